@@ -21,6 +21,7 @@ logging.getLogger("sdcpp").addHandler(logging.NullHandler())
 
 from . import _callbacks as _callbacks  # noqa: E402  (installs the engine callbacks)
 from ._ffi import BACKEND, PATCH_SERIES_HASH  # noqa: E402
+from .cache import CacheStats, DeepCache  # noqa: E402
 from .context import Context, GenerationResult, txt2img  # noqa: E402
 from .convert import convert  # noqa: E402
 from .errors import (  # noqa: E402
@@ -40,9 +41,11 @@ __all__ = [
     "BACKEND",
     "PATCH_SERIES_HASH",
     "BuildMismatchError",
+    "CacheStats",
     "Context",
     "ContextClosedError",
     "ConversionError",
+    "DeepCache",
     "GenerationCancelled",
     "GenerationError",
     "GenerationResult",

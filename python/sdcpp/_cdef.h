@@ -233,6 +233,7 @@ enum sd_cache_mode_t {
     SD_CACHE_TAYLORSEER,
     SD_CACHE_CACHE_DIT,
     SD_CACHE_SPECTRUM,
+    SD_CACHE_DEEPCACHE,
     ...
 };
 
@@ -261,6 +262,10 @@ typedef struct {
     float spectrum_flex_window;
     int spectrum_warmup_steps;
     float spectrum_stop_percent;
+    int deepcache_interval;
+    int deepcache_depth;
+    int deepcache_start;
+    int deepcache_end;
 } sd_cache_params_t;
 
 typedef struct {
@@ -401,6 +406,14 @@ void sd_cancel_generation(sd_ctx_t* sd_ctx);
 
 void sd_vid_gen_params_init(sd_vid_gen_params_t* sd_vid_gen_params);
 sd_image_t* generate_video(sd_ctx_t* sd_ctx, const sd_vid_gen_params_t* sd_vid_gen_params, int* num_frames_out);
+
+typedef struct {
+    int full_evaluations;
+    int reused_evaluations;
+} sd_cache_stats_t;
+
+int sd_deepcache_max_depth(const sd_ctx_t* sd_ctx);
+void sd_get_cache_stats(const sd_ctx_t* sd_ctx, sd_cache_stats_t* stats);
 
 typedef struct upscaler_ctx_t upscaler_ctx_t;
 

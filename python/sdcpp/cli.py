@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import params as P
+from .cache import CACHE_MODES
 from .context import Context
 from .errors import SdcppError
 from .images import save_png
@@ -44,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sampling method: " + ", ".join(P.sampling_methods()) + " (default: the model's)")
     gen.add_argument("--scheduler", default=None,
                      help="denoiser sigma scheduler: " + ", ".join(P.schedulers()) + " (default: the method's)")
+    cache = parser.add_argument_group("step caches")
+    cache.add_argument("--deepcache", metavar="N,D,START,END", default=None,
+                       help="DeepCache: interval N, depth D, window [START, END) in model evaluations "
+                       "(e.g. 3,0,0,20; trailing parts optional)")
+    cache.add_argument("--cache-mode", default=None,
+                       help="step cache: " + ", ".join(CACHE_MODES[1:]))
+    cache.add_argument("--cache-option", default=None,
+                       help="cache options as key=value,... (deepcache: interval, depth, start, end; "
+                       "ucache/easycache: threshold, start, end, ...; spectrum: w, m, lam, window, ...)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the engine's log")
     return parser
 
@@ -77,6 +87,7 @@ def _run_generation(args: argparse.Namespace, model: str) -> Path:
             args.prompt, args.negative_prompt, width=args.width, height=args.height,
             steps=args.steps, cfg_scale=args.cfg_scale, seed=seed,
             sampling_method=args.sampling_method, scheduler=args.scheduler,
+            deepcache=args.deepcache, cache_mode=args.cache_mode, cache_options=args.cache_option,
             progress=_ProgressBar(),
         )
     used = result.params
@@ -84,6 +95,11 @@ def _run_generation(args: argparse.Namespace, model: str) -> Path:
             f"Steps: {used['steps']}, CFG scale: {used['cfg_scale']}, Seed: {used['seed']}, "
             f"Size: {used['width']}x{used['height']}, Sampler: {used['sampling_method']}, "
             f"Scheduler: {used['scheduler']}, Version: sdcpp")
+    if used["deepcache"]:
+        stats = result.cache_stats
+        text += f", DeepCache: {used['deepcache']}"
+        print(f"DeepCache: {stats.full_evaluations} full, {stats.reused_evaluations} reused model evaluations",
+              file=sys.stderr)
     save_png(result.images[0], output, parameters=text)
     print(f"save result image to '{output}' ({time.perf_counter() - started:.2f}s)", file=sys.stderr)
     return output

@@ -7,11 +7,22 @@ import secrets
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
 from . import params as P
+from .cache import (
+    CACHE_MODES,
+    UPSTREAM_CACHE_MODES,
+    CacheStats,
+    DeepCache,
+    deepcache_from_options,
+    fill_deepcache,
+    fill_upstream_cache,
+    model_evaluations,
+    parse_cache_options,
+)
 from ._callbacks import ActiveCall, PreviewCallback, ProgressCallback, active_call, image_to_array
 from ._ffi import ffi, lib
 from .errors import (
@@ -38,6 +49,7 @@ class GenerationResult:
     images: list[np.ndarray]
     seeds: list[int]
     params: dict[str, Any]
+    cache_stats: CacheStats = CacheStats(0, 0)
 
 
 class Context:
@@ -186,7 +198,7 @@ class Context:
 
     def default_sampling_method(self) -> str:
         """The sampling method the engine picks for this model when none is given."""
-        return P.sampling_methods()[lib.sd_get_default_sample_method(self._require_open())]
+        return P.sampling_methods()[int(lib.sd_get_default_sample_method(self._require_open()))]
 
     def generate(
         self,
@@ -202,6 +214,9 @@ class Context:
         scheduler: Optional[str] = None,
         batch_count: int = 1,
         clip_skip: int = -1,
+        deepcache: Union[DeepCache, int, str, None] = None,
+        cache_mode: Optional[str] = None,
+        cache_options: Union[str, Mapping[str, Any], None] = None,
         progress: Optional[ProgressCallback] = None,
         preview: Optional[PreviewCallback] = None,
     ) -> GenerationResult:
@@ -218,6 +233,12 @@ class Context:
             scheduler: one of :func:`sdcpp.schedulers`; None = the sampling method's default.
             batch_count: number of images; image i uses seed + i.
             clip_skip: CLIP layers to skip; -1 = the model's default.
+            deepcache: DeepCache settings (a :class:`DeepCache`, an int interval, or
+                ``"interval,depth,start,end"``); the result's ``cache_stats`` counts full and
+                reused model evaluations.
+            cache_mode: one of upstream's step caches (``"ucache"``, ``"spectrum"``, ``"easycache"``,
+                ``"dbcache"``, ``"taylorseer"``, ``"cache-dit"``) or ``"deepcache"``.
+            cache_options: sd-cli's --cache-option text (``"threshold=0.2,start=0.1"``) or a mapping.
             progress: called as ``progress(step, steps, seconds_per_step)``; raising cancels.
             preview: called as ``preview(step, images, is_noisy)`` with intermediate images.
 
@@ -240,6 +261,7 @@ class Context:
             seed = secrets.randbelow(_MAX_SEED - batch_count)
         method = None if sampling_method is None else P.sampling_method_value(sampling_method)
         sched = None if scheduler is None else P.scheduler_value(scheduler)
+        deepcache_settings = _resolve_cache(deepcache, cache_mode, cache_options)
         for name, callback in (("progress", progress), ("preview", preview)):
             if callback is not None and not callable(callback):
                 raise InvalidArgument(f"{name} must be callable")
@@ -265,7 +287,16 @@ class Context:
                 sched = int(lib.sd_get_default_scheduler(ptr, method))
             c_params.sample_params.sample_method = method
             c_params.sample_params.scheduler = sched
+            if deepcache_settings is not None:
+                evaluations = model_evaluations(P.sampling_methods()[method], steps)
+                deepcache_settings.validate_for(int(lib.sd_deepcache_max_depth(ptr)), evaluations)
+                fill_deepcache(c_params.cache, deepcache_settings)
+            elif cache_mode not in (None, "disabled"):
+                fill_upstream_cache(c_params.cache, cache_mode, parse_cache_options(cache_options))
             images = self._run(ptr, c_params, batch_count, progress, preview)
+            c_stats = ffi.new("sd_cache_stats_t*")
+            lib.sd_get_cache_stats(ptr, c_stats)
+            stats = CacheStats(int(c_stats.full_evaluations), int(c_stats.reused_evaluations))
         # The engine rounds sizes up to what the model needs (a multiple of 64 for SD U-Nets);
         # hand back the size that was asked for.
         images = [_center_crop(image, height, width) for image in images]
@@ -275,8 +306,11 @@ class Context:
             "steps": steps, "cfg_scale": cfg_scale, "seed": seed, "batch_count": batch_count,
             "sampling_method": P.sampling_methods()[method], "scheduler": P.schedulers()[sched],
             "clip_skip": clip_skip,
+            "deepcache": None if deepcache_settings is None else str(deepcache_settings),
+            "cache_mode": "deepcache" if deepcache_settings is not None else (cache_mode or "disabled"),
         }
-        return GenerationResult(images=images, seeds=[seed + i for i in range(batch_count)], params=used)
+        return GenerationResult(images=images, seeds=[seed + i for i in range(batch_count)], params=used,
+                                cache_stats=stats)
 
     def txt2img(self, prompt: str, negative_prompt: str = "", **options: Any) -> Union[np.ndarray, list[np.ndarray]]:
         """Generate an image from text: a uint8 array (H, W, 3), or a list when batch_count > 1.
@@ -315,6 +349,27 @@ class Context:
         if result == ffi.NULL or len(images) != batch_count:
             raise GenerationError("the engine failed to generate an image", call.engine_log)
         return images
+
+
+def _resolve_cache(
+    deepcache: Union[DeepCache, int, str, None],
+    cache_mode: Optional[str],
+    cache_options: Union[str, Mapping[str, Any], None],
+) -> Optional[DeepCache]:
+    """Validate the cache arguments; return the DeepCache settings when DeepCache is asked for."""
+    if cache_mode is not None and cache_mode not in CACHE_MODES:
+        raise InvalidArgument(f"unknown cache mode {cache_mode!r}; choose one of: {', '.join(CACHE_MODES)}")
+    if deepcache is not None:
+        if cache_mode not in (None, "deepcache"):
+            raise InvalidArgument(f"deepcache= and cache_mode={cache_mode!r} exclude each other: pick one cache")
+        return DeepCache.coerce(deepcache)
+    if cache_mode == "deepcache":
+        return deepcache_from_options(parse_cache_options(cache_options))
+    if cache_mode in UPSTREAM_CACHE_MODES:
+        parse_cache_options(cache_options)  # syntax errors surface before the engine runs
+    elif cache_options is not None and cache_mode is None:
+        raise InvalidArgument("cache_options needs a cache_mode")
+    return None
 
 
 def _center_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:

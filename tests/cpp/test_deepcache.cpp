@@ -1,6 +1,6 @@
 // DeepCache tests for the patched stable-diffusion.cpp U-Net (patches/0002-unet-deepcache.patch).
 //
-// Builds UNetModelRunner directly (no model file) for the SD1.x and SDXL layouts with seeded
+// Builds UNetModelRunner directly (no model file) for the SD1.x, tiny SD1.x and SDXL layouts with seeded
 // random weights and checks, on the CPU backend with 2 threads:
 //   - the schedule of DeepCacheState / the sampler's cache runtime (pure logic),
 //   - a store pass returns exactly the plain output,
@@ -15,17 +15,16 @@
 // Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "diffusion_model.hpp"
@@ -50,6 +49,11 @@ namespace {
         if (level >= SD_LOG_WARN) {
             fprintf(stderr, "[engine] %s", text);
         }
+    }
+
+    // process CPU time (all threads): less noisy than wall time on a shared machine
+    double cpu_ms() {
+        return 1000.0 * static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
     }
 
     double now_ms() {
@@ -96,58 +100,57 @@ namespace {
         return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
     }
 
-    // weights ~ U with std 1/sqrt(fan_in), norm scales ~ 1 + small, biases small; each tensor
-    // seeded by its name, so the values do not depend on the order or on the number of threads
-    void fill_tensor(const std::string& name, ggml_tensor* t, uint64_t seed) {
-        const int64_t chunk = 1 << 18;
-        int64_t n           = ggml_nelements(t);
-        int n_dims          = ggml_n_dims(t);
-        float scale         = 0.02f;
-        float offset        = 0.0f;
-        if (n_dims >= 2) {
-            int64_t fan_in = n / t->ne[n_dims - 1];
-            scale          = 1.0f / std::sqrt(static_cast<float>(fan_in));
-        } else if (ends_with(name, ".weight") && name.find("norm") != std::string::npos) {
-            scale  = 0.1f;
-            offset = 1.0f;
-        }
-        GGML_ASSERT(t->type == GGML_TYPE_F32 || t->type == GGML_TYPE_F16);
-        SplitMix64 rng(hash_name(name, seed));
-        std::vector<float> f32;
-        std::vector<ggml_fp16_t> f16;
-        for (int64_t start = 0; start < n; start += chunk) {
-            int64_t len = std::min(chunk, n - start);
-            f32.resize(len);
-            for (int64_t i = 0; i < len; i++) {
-                f32[i] = offset + rng.unit() * scale;
-            }
-            if (t->type == GGML_TYPE_F32) {
-                ggml_backend_tensor_set(t, f32.data(), start * sizeof(float), len * sizeof(float));
-            } else {
-                f16.resize(len);
-                ggml_fp32_to_fp16_row(f32.data(), f16.data(), len);
-                ggml_backend_tensor_set(t, f16.data(), start * sizeof(ggml_fp16_t), len * sizeof(ggml_fp16_t));
-            }
-        }
-    }
+    // weights ~ U with std 1/sqrt(fan_in), norm scales ~ 1 + small, biases small. Copying from
+    // a random pool per scale (at a random offset per tensor) keeps SDXL's 2.6B values fast.
+    struct ParamFiller {
+        static const int64_t pool_size = 1 << 22;
+        uint64_t seed                  = 0;
+        std::map<std::pair<int, float>, std::vector<uint8_t>> pools;  // (type, scale) -> values
 
-    void fill_params(std::map<std::string, ggml_tensor*>& tensors, uint64_t seed, int n_threads) {
-        std::vector<std::pair<std::string, ggml_tensor*>> list(tensors.begin(), tensors.end());
-        std::atomic<size_t> next{0};
-        auto worker = [&]() {
-            for (size_t i = next++; i < list.size(); i = next++) {
-                fill_tensor(list[i].first, list[i].second, seed);
+        const std::vector<uint8_t>& pool(ggml_type type, float scale, float offset) {
+            auto key = std::make_pair(static_cast<int>(type), scale + offset * 1000.0f);
+            auto it  = pools.find(key);
+            if (it != pools.end()) {
+                return it->second;
             }
-        };
-        std::vector<std::thread> threads;
-        for (int i = 1; i < n_threads; i++) {
-            threads.emplace_back(worker);
+            SplitMix64 rng(seed ^ hash_name(std::to_string(key.second), static_cast<uint64_t>(type)));
+            std::vector<float> f32(pool_size);
+            for (auto& v : f32) {
+                v = offset + rng.unit() * scale;
+            }
+            std::vector<uint8_t> bytes(pool_size * ggml_type_size(type));
+            if (type == GGML_TYPE_F32) {
+                memcpy(bytes.data(), f32.data(), bytes.size());
+            } else {
+                ggml_fp32_to_fp16_row(f32.data(), reinterpret_cast<ggml_fp16_t*>(bytes.data()), pool_size);
+            }
+            return pools[key] = std::move(bytes);
         }
-        worker();
-        for (auto& t : threads) {
-            t.join();
+
+        void fill(const std::string& name, ggml_tensor* t) {
+            int64_t n    = ggml_nelements(t);
+            int n_dims   = ggml_n_dims(t);
+            float scale  = 0.02f;
+            float offset = 0.0f;
+            if (n_dims >= 2) {
+                int64_t fan_in = n / t->ne[n_dims - 1];
+                scale          = 1.0f / std::sqrt(static_cast<float>(fan_in));
+            } else if (ends_with(name, ".weight") && name.find("norm") != std::string::npos) {
+                scale  = 0.1f;
+                offset = 1.0f;
+            }
+            GGML_ASSERT(t->type == GGML_TYPE_F32 || t->type == GGML_TYPE_F16);
+            const auto& values = pool(t->type, scale, offset);
+            size_t esize       = ggml_type_size(t->type);
+            int64_t pos        = static_cast<int64_t>(hash_name(name, seed) % pool_size);
+            for (int64_t start = 0; start < n;) {
+                int64_t len = std::min(n - start, pool_size - pos);
+                ggml_backend_tensor_set(t, values.data() + pos * esize, start * esize, len * esize);
+                start += len;
+                pos = 0;
+            }
         }
-    }
+    };
 
     bool bit_equal(const sd::Tensor<float>& a, const sd::Tensor<float>& b) {
         return !a.empty() && a.shape() == b.shape() &&
@@ -261,7 +264,43 @@ namespace {
         std::vector<int> channel_mult;  // to derive the shapes of the skip connections
         int num_res_blocks;
         int model_channels;
+        bool tiny;  // tiny U-Nets skip some block names and have no middle block
     };
+
+    // names of the blocks behind hs[k] and behind the k-th output block iteration, following
+    // UnetModelBlock's naming (tiny U-Nets leave gaps in both)
+    void block_names(const Layout& layout,
+                     std::vector<std::set<std::string>>* in_names,
+                     std::vector<std::set<std::string>>* out_names) {
+        int len = static_cast<int>(layout.channel_mult.size());
+        int idx = 0;
+        in_names->push_back({"input_blocks.0"});
+        for (int i = 0; i < len; i++) {
+            for (int j = 0; j < layout.num_res_blocks; j++) {
+                idx++;
+                in_names->push_back({"input_blocks." + std::to_string(idx)});
+            }
+            if (layout.tiny) {
+                idx++;
+            }
+            if (i != len - 1) {
+                idx++;
+                in_names->push_back({"input_blocks." + std::to_string(idx)});
+            }
+        }
+        idx = 0;
+        for (int i = len - 1; i >= 0; i--) {
+            for (int j = 0; j < layout.num_res_blocks + 1; j++) {
+                std::set<std::string> names = {"output_blocks." + std::to_string(idx)};
+                if (i > 0 && j == layout.num_res_blocks && layout.tiny) {
+                    idx++;  // the upsampler of this iteration
+                    names.insert("output_blocks." + std::to_string(idx));
+                }
+                out_names->push_back(names);
+                idx++;
+            }
+        }
+    }
 
     // shapes of hs[0..n_out-1] and of the middle block output, as [W, H, C, N]
     std::vector<std::vector<int64_t>> skip_shapes(const Layout& layout, int W, int H) {
@@ -338,7 +377,11 @@ namespace {
         }
         std::map<std::string, ggml_tensor*> tensors;
         runner.get_param_tensors(tensors, prefix);
-        fill_params(tensors, 1234, n_threads);
+        ParamFiller filler;
+        filler.seed = 1234;
+        for (auto& kv : tensors) {
+            filler.fill(kv.first, kv.second);
+        }
         std::map<const ggml_tensor*, std::string> param_names;
         for (auto& kv : tensors) {
             param_names[kv.second] = kv.first;
@@ -349,10 +392,14 @@ namespace {
                runner.get_params_buffer_size() / 1024.0 / 1024.0,
                (now_ms() - t0) / 1000.0);
 
+        std::vector<std::set<std::string>> in_names, out_names;
+        block_names(layout, &in_names, &out_names);
+
         const int max_depth = runner.get_deepcache_max_depth();
         const int n_out     = max_depth + 1;
         int expected_n_out  = static_cast<int>(layout.channel_mult.size()) * (layout.num_res_blocks + 1);
-        report(n_out == expected_n_out, fmt("%s: max depth %d (n_out %d)", layout.name, max_depth, n_out));
+        report(n_out == expected_n_out && static_cast<int>(in_names.size()) == n_out && static_cast<int>(out_names.size()) == n_out,
+               fmt("%s: max depth %d (n_out %d)", layout.name, max_depth, n_out));
 
         auto x     = random_tensor({W, H, 4, 1}, 11);
         auto x2    = random_tensor({W, H, 4, 1}, 12);
@@ -372,8 +419,9 @@ namespace {
         }
         const std::vector<sd::Tensor<float>> no_controls;
 
-        double last_ms = 0.0;
-        auto run       = [&](const sd::Tensor<float>& xin,
+        double last_ms     = 0.0;
+        double last_cpu_ms = 0.0;
+        auto run           = [&](const sd::Tensor<float>& xin,
                        const sd::Tensor<float>& ctx,
                        const sd::Tensor<float>& yin,
                        DeepCacheAction action,
@@ -387,16 +435,19 @@ namespace {
             request.slot      = slot;
             request.fell_back = fell_back;
             double t          = now_ms();
+            double c          = cpu_ms();
             auto out          = runner.compute(n_threads, xin, timesteps, ctx, {}, yin, -1, ctrls, 0.5f, request);
             last_ms           = now_ms() - t;
+            last_cpu_ms       = cpu_ms() - c;
             return out;
         };
 
         // plain outputs
-        auto full      = run(x, context, y, DeepCacheAction::NONE, 0, -1);
-        double full_ms = last_ms;
-        auto again     = run(x, context, y, DeepCacheAction::NONE, 0, -1);
-        full_ms        = last_ms;  // the first evaluation also allocates and warms up
+        auto full          = run(x, context, y, DeepCacheAction::NONE, 0, -1);
+        double full_ms     = last_ms;
+        auto again         = run(x, context, y, DeepCacheAction::NONE, 0, -1);
+        full_ms            = last_ms;  // the first evaluation also allocates and warms up
+        double full_cpu_ms = last_cpu_ms;
         report(!full.empty() && all_finite(full) && bit_equal(full, again),
                fmt("%s: plain evaluation is finite and deterministic", layout.name));
         auto full2    = run(x2, context2, y2, DeepCacheAction::NONE, 0, -1);
@@ -405,15 +456,17 @@ namespace {
         auto full_ctl = run(x, context, y, DeepCacheAction::NONE, 0, -1, nullptr, controls);
         report(!full_ctl.empty() && max_abs_diff(full_ctl, full) > 0, fmt("%s: controls change the plain output", layout.name));
 
-        printf("%s: plain %.0f ms\n", layout.name, full_ms);
-        printf("%-8s %6s %10s %10s %8s %12s\n", "", "depth", "store ms", "reuse ms", "speedup", "|reuse(x2)-full(x2)|");
+        printf("%s: plain evaluation %.0f ms wall, %.0f ms cpu\n", layout.name, full_ms, full_cpu_ms);
+        printf("%-6s %5s %16s %16s %14s %12s\n", "", "depth", "store wall/cpu", "reuse wall/cpu", "speedup (cpu)", "|reuse(x2)-full(x2)|");
 
         for (int d = 0; d <= max_depth; d++) {
             bool fell_back = false;
             auto stored    = run(x, context, y, DeepCacheAction::STORE, d, 0, &fell_back);
             double st_ms   = last_ms;
+            double st_cpu  = last_cpu_ms;
             auto reused    = run(x, context, y, DeepCacheAction::REUSE, d, 0, &fell_back);
             double re_ms   = last_ms;
+            double re_cpu  = last_cpu_ms;
             report(bit_equal(stored, full), fmt("%s depth %d: store output == plain output (memcmp)", layout.name, d));
             report(bit_equal(reused, full) && !fell_back,
                    fmt("%s depth %d: reuse after store == full output (memcmp), max|diff| %.3g",
@@ -426,21 +479,32 @@ namespace {
                 request.depth  = d;
                 request.slot   = 0;
                 runner.reset_compute_ctx();
-                ggml_cgraph* gf = runner.build_graph(x, timesteps, context, {}, y, -1, {}, 0.f, request);
-                auto blocks     = blocks_in_graph(gf, param_names);
-                bool ok         = blocks.count("middle_block") == 0 && blocks.count("out") == 1;
-                std::string bad;
+                ggml_cgraph* gf                = runner.build_graph(x, timesteps, context, {}, y, -1, {}, 0.f, request);
+                auto blocks                    = blocks_in_graph(gf, param_names);
+                std::set<std::string> expected = {"time_embed", "out"};
+                if (layout.adm_in_channels > 0) {
+                    expected.insert("label_emb");
+                }
                 for (int k = 0; k < n_out; k++) {
-                    bool in_expected  = k <= d;
-                    bool out_expected = k >= n_out - 1 - d;
-                    if ((blocks.count("input_blocks." + std::to_string(k)) != 0) != in_expected && k > 0) {
-                        bad += " input_blocks." + std::to_string(k);
+                    if (k <= d) {
+                        expected.insert(in_names[k].begin(), in_names[k].end());
                     }
-                    if ((blocks.count("output_blocks." + std::to_string(k)) != 0) != out_expected) {
-                        bad += " output_blocks." + std::to_string(k);
+                    if (k >= n_out - 1 - d) {
+                        expected.insert(out_names[k].begin(), out_names[k].end());
                     }
                 }
-                ok = ok && bad.empty() && blocks.count("input_blocks.0") == 1;
+                std::string bad;
+                for (const auto& b : blocks) {
+                    if (expected.count(b) == 0) {
+                        bad += " unexpected:" + b;
+                    }
+                }
+                for (const auto& b : expected) {
+                    if (blocks.count(b) == 0) {
+                        bad += " missing:" + b;
+                    }
+                }
+                bool ok = bad.empty();
                 report(ok, fmt("%s depth %d: reuse graph has only input blocks 0..%d and output blocks %d..%d (%d nodes)", layout.name, d, d, n_out - 1 - d, n_out - 1, ggml_graph_n_nodes(gf)),
                        bad);
             }
@@ -450,7 +514,8 @@ namespace {
             double diff2   = max_abs_diff(reused_x2, full_x2);
             report(!reused_x2.empty() && !fell_back && diff2 > 0,
                    fmt("%s depth %d: reuse on another x differs from full(x) (max|diff| %.3g)", layout.name, d, diff2));
-            printf("%-8s %6d %10.0f %10.0f %7.2fx %12.3g\n", layout.name, d, st_ms, re_ms, st_ms / std::max(re_ms, 1e-3), diff2);
+            printf("%-6s %5d %7.0f/%-8.0f %7.0f/%-8.0f %13.2fx %12.3g\n",
+                   layout.name, d, st_ms, st_cpu, re_ms, re_cpu, st_cpu / std::max(re_cpu, 1e-3), diff2);
 
             // output block k keeps its own control on reuse evaluations
             if (d == 0 || d == 1 || d == max_depth) {
@@ -511,10 +576,12 @@ namespace {
 int main(int argc, char** argv) {
     sd_set_log_callback(log_cb, nullptr);
     bool run_sd1  = true;
+    bool run_tiny = true;
     bool run_sdxl = true;
-    if (argc > 1) {
+    if (argc > 1) {  // optional: sd1, tiny or sdxl only
         std::string which = argv[1];
         run_sd1           = which == "sd1";
+        run_tiny          = which == "tiny";
         run_sdxl          = which == "sdxl";
     }
     double t0 = now_ms();
@@ -522,11 +589,15 @@ int main(int argc, char** argv) {
     test_schedule();
 
     if (run_sd1) {
-        Layout sd1{"SD1", VERSION_SD1, 768, 0, {1, 2, 4, 4}, 2, 320};
+        Layout sd1{"SD1", VERSION_SD1, 768, 0, {1, 2, 4, 4}, 2, 320, false};
         test_unet(sd1, 8, 8);
     }
+    if (run_tiny) {
+        Layout tiny{"SD1tiny", VERSION_SD1_TINY_UNET, 768, 0, {1, 2, 4}, 1, 320, true};
+        test_unet(tiny, 8, 8);
+    }
     if (run_sdxl) {
-        Layout sdxl{"SDXL", VERSION_SDXL, 2048, 2816, {1, 2, 4}, 2, 320};
+        Layout sdxl{"SDXL", VERSION_SDXL, 2048, 2816, {1, 2, 4}, 2, 320, false};
         test_unet(sdxl, 8, 8);
     }
 
