@@ -29,3 +29,11 @@ def context(sd15_model: Path) -> Iterator["object"]:
 
     with sdcpp.Context(sd15_model, threads=2) as ctx:
         yield ctx
+
+
+@pytest.fixture(scope="session")
+def sdxl_model() -> Path:
+    """The synthetic SDXL model (random weights, exact SDXL base layout) as q8_0 GGUF, cached."""
+    from sdcpp.testing import ensure_synthetic_model
+
+    return ensure_synthetic_model("sdxl", "q8_0", cache_dir=CACHE_DIR)

@@ -128,3 +128,61 @@ def test_upstream_cache_modes_are_reachable(context: sdcpp.Context) -> None:
         context.txt2img("a cat", cache_mode="ucache", deepcache=3, **SMALL)
     with pytest.raises(sdcpp.InvalidArgument, match="unknown cache option"):
         context.txt2img("a cat", cache_mode="ucache", cache_options="bogus=1", **SMALL)
+
+
+# -- SDXL layout end to end ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_sdxl_deepcache_is_close_to_no_cache_with_and_without_cfg(sdxl_model: "object") -> None:
+    with sdcpp.Context(sdxl_model, threads=2) as ctx:  # type: ignore[arg-type]
+        assert int(sdcpp._ffi.lib.sd_deepcache_max_depth(ctx._ptr)) == 8  # 9 output blocks
+        scores = {}
+        for cfg_scale in (1.0, 7.0):
+            options = dict(width=64, height=64, steps=6, seed=3, cfg_scale=cfg_scale, sampling_method="euler")
+            plain = ctx.txt2img("a cat", **options)
+            cached = ctx.generate("a cat", deepcache=sdcpp.DeepCache(interval=2, depth=1), **options)
+            assert (cached.cache_stats.full_evaluations, cached.cache_stats.reused_evaluations) == (3, 3)
+            assert cached.images[0].std() > 1.0
+            scores[cfg_scale] = psnr(plain, cached.images[0])
+        print(f"SDXL PSNR DeepCache(2, 1) vs no cache: cfg 1: {scores[1.0]:.1f} dB, cfg 7: {scores[7.0]:.1f} dB")
+        assert scores[7.0] > 20.0
+        assert scores[1.0] > scores[7.0] - 3.0
+        with pytest.raises(sdcpp.InvalidArgument, match=r"depth 9 is out of range for this model \(0..8\)"):
+            ctx.txt2img("a cat", width=64, height=64, steps=2, deepcache=sdcpp.DeepCache(interval=2, depth=9))
+
+
+# -- memory: the slots and nothing else ---------------------------------------------------------
+
+# Channels of the h entering each SD1.x output block, and its resolution level (latent / 2^level).
+_SD1_OUTPUT_INPUT = [(1280, 3), (1280, 3), (1280, 3), (1280, 2), (1280, 2), (1280, 2),
+                     (1280, 1), (640, 1), (640, 1), (640, 0), (320, 0), (320, 0)]
+
+_PEAK_SCRIPT = """
+import resource, sys, sdcpp
+ctx = sdcpp.Context(sys.argv[1], threads=2)
+depth = int(sys.argv[2])
+settings = None if depth < 0 else sdcpp.DeepCache(interval=3, depth=depth)
+ctx.generate("a cat", width=128, height=128, steps=4, seed=1, sampling_method="euler", deepcache=settings)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def _peak_rss(model: "object", depth: int) -> int:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(model), str(depth)],
+                            capture_output=True, text=True, timeout=900, check=True)
+    return int(result.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_peak_memory_grows_by_no_more_than_the_slots(sd15_model: "object") -> None:
+    baseline = _peak_rss(sd15_model, -1)
+    latent = 128 // 8
+    for depth in (0, 3):
+        channels, level = _SD1_OUTPUT_INPUT[11 - depth]
+        slot_bytes = 2 * channels * (latent >> level) ** 2 * 4  # cond + uncond slots, f32
+        growth = _peak_rss(sd15_model, depth) - baseline
+        print(f"depth {depth}: peak RSS {growth / 2**20:+.1f} MiB vs baseline (slots {slot_bytes / 2**10:.0f} KiB)")
+        assert growth <= slot_bytes + 16 * 2**20
