@@ -37,3 +37,16 @@ def test_cli_unknown_flag_and_missing_model(tmp_path: Path) -> None:
     missing = run_cli("-m", str(tmp_path / "missing.gguf"), "-p", "x")
     assert missing.returncode == 1
     assert "no such file" in missing.stderr
+
+
+def test_cli_deepcache_flag_reports_counts(sd15_model: Path, tmp_path: Path) -> None:
+    output = tmp_path / "dc.png"
+    result = run_cli("-m", str(sd15_model), "-p", "a cat", "-W", "64", "-H", "64", "--steps", "6",
+                     "--sampling-method", "euler", "-t", "2", "--deepcache", "3,0,0,6", "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "DeepCache: 2 full, 4 reused model evaluations" in result.stderr
+    with Image.open(output) as image:
+        assert "DeepCache: 3,0,0,6" in image.info["parameters"]
+    bad = run_cli("-m", str(sd15_model), "-p", "a cat", "-W", "64", "-H", "64", "--deepcache", "3,99",
+                  "-o", str(tmp_path / "bad.png"))
+    assert bad.returncode == 1 and "depth 99 is out of range" in bad.stderr

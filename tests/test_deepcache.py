@@ -135,7 +135,7 @@ def test_upstream_cache_modes_are_reachable(context: sdcpp.Context) -> None:
 @pytest.mark.slow
 def test_sdxl_deepcache_is_close_to_no_cache_with_and_without_cfg(sdxl_model: "object") -> None:
     with sdcpp.Context(sdxl_model, threads=2) as ctx:  # type: ignore[arg-type]
-        assert int(sdcpp._ffi.lib.sd_deepcache_max_depth(ctx._ptr)) == 8  # 9 output blocks
+        assert ctx.deepcache_max_depth == 8  # 9 output blocks
         scores = {}
         for cfg_scale in (1.0, 7.0):
             options = dict(width=64, height=64, steps=6, seed=3, cfg_scale=cfg_scale, sampling_method="euler")
@@ -186,3 +186,22 @@ def test_peak_memory_grows_by_no_more_than_the_slots(sd15_model: "object") -> No
         growth = _peak_rss(sd15_model, depth) - baseline
         print(f"depth {depth}: peak RSS {growth / 2**20:+.1f} MiB vs baseline (slots {slot_bytes / 2**10:.0f} KiB)")
         assert growth <= slot_bytes + 16 * 2**20
+
+
+def test_max_depth_of_sd1_layout(context: sdcpp.Context) -> None:
+    assert context.deepcache_max_depth == 11  # 12 output blocks
+
+
+def test_img2img_schedule_counts_follow_the_shortened_run(context: sdcpp.Context) -> None:
+    from sdcpp.context import img2img_steps
+
+    init = context.txt2img("a house", steps=2, **SMALL)
+    steps, strength = 10, 0.5
+    sampled = img2img_steps(steps, strength)
+    assert sampled == 6  # the engine keeps int(10 * 0.5) + 1 sigma intervals
+    result = context.generate("a cat", steps=steps, strength=strength, init_image=init, sampling_method="euler",
+                              deepcache=sdcpp.DeepCache(interval=3), seed=4)
+    assert (result.cache_stats.full_evaluations, result.cache_stats.reused_evaluations) == expected_counts(sampled, 3)
+    with pytest.raises(sdcpp.InvalidArgument, match="end 8 is past"):
+        context.generate("a cat", steps=steps, strength=strength, init_image=init,
+                         deepcache=sdcpp.DeepCache(interval=3, end=8), seed=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import sdcpp
 from conftest import FAST
@@ -61,3 +62,44 @@ def test_engine_logs_reach_python_logging(context: sdcpp.Context, caplog: "objec
     records = caplog.records  # type: ignore[attr-defined]
     assert any(r.name == "sdcpp" and "generate_image" in r.getMessage() for r in records)
     assert all(r.levelno in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR) for r in records)
+
+
+def test_gil_is_released_during_generation(context: sdcpp.Context) -> None:
+    import threading
+
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        context.txt2img("a cat", seed=1, **FAST)
+    finally:
+        done.set()
+        counter.join()
+    # With the GIL held by the C call the counter would barely run.
+    assert ticks > 100_000
+
+
+def test_synthetic_model_loads_without_tensor_warnings(sd15_model: Path, caplog: "object") -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="sdcpp"):  # type: ignore[attr-defined]
+        sdcpp.Context(sd15_model, threads=2).close()
+    assert [r.getMessage() for r in caplog.records] == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_q4_0_synthetic_model_generates() -> None:
+    from conftest import CACHE_DIR
+    from sdcpp.testing import ensure_synthetic_model
+
+    model = ensure_synthetic_model("sd15", "q4_0", cache_dir=CACHE_DIR)
+    with sdcpp.Context(model, threads=2) as ctx:
+        image = ctx.txt2img("a cat", width=64, height=64, steps=2, seed=1)
+    assert image.shape == (64, 64, 3) and image.std() > 1.0

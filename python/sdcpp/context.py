@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Mapping, Optional, Union
 
 import numpy as np
+from PIL import Image as PILImage
 
 from . import params as P
 from .cache import (
@@ -33,6 +34,9 @@ from .errors import (
     ModelLoadError,
 )
 from .models import model_format
+
+ImageLike = Union[np.ndarray, PILImage.Image]
+"""An image given to the engine: a uint8 (H, W, 3) array or a PIL image."""
 
 SEED_RANDOM = -1
 _MAX_SEED = 2**63 - 1
@@ -196,6 +200,13 @@ class Context:
         if current is not None:
             current.cancel()
 
+    @property
+    def deepcache_max_depth(self) -> Optional[int]:
+        """The largest DeepCache depth this model allows (11 for SD1.x/SD2.x, 8 for SDXL), or
+        None when the diffusion model is not a U-Net (DeepCache then does nothing)."""
+        depth = int(lib.sd_deepcache_max_depth(self._require_open()))
+        return None if depth < 0 else depth
+
     def default_sampling_method(self) -> str:
         """The sampling method the engine picks for this model when none is given."""
         return P.sampling_methods()[int(lib.sd_get_default_sample_method(self._require_open()))]
@@ -205,8 +216,8 @@ class Context:
         prompt: str,
         negative_prompt: str = "",
         *,
-        width: int = P.DEFAULT_WIDTH,
-        height: int = P.DEFAULT_HEIGHT,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
         steps: int = P.DEFAULT_STEPS,
         cfg_scale: float = P.DEFAULT_CFG_SCALE,
         seed: int = P.DEFAULT_SEED,
@@ -214,6 +225,8 @@ class Context:
         scheduler: Optional[str] = None,
         batch_count: int = 1,
         clip_skip: int = -1,
+        init_image: Optional[ImageLike] = None,
+        strength: float = P.DEFAULT_STRENGTH,
         deepcache: Union[DeepCache, int, str, None] = None,
         cache_mode: Optional[str] = None,
         cache_options: Union[str, Mapping[str, Any], None] = None,
@@ -225,7 +238,8 @@ class Context:
         Args:
             prompt: what to draw.
             negative_prompt: what to avoid (used when ``cfg_scale`` > 1).
-            width, height: image size in pixels, multiples of 8.
+            width, height: image size in pixels, multiples of 8; default 512, or the size of
+                ``init_image``.
             steps: sampling steps.
             cfg_scale: classifier-free guidance scale; 1 disables the unconditional pass.
             seed: RNG seed; -1 picks a random one (reported in the result).
@@ -233,6 +247,9 @@ class Context:
             scheduler: one of :func:`sdcpp.schedulers`; None = the sampling method's default.
             batch_count: number of images; image i uses seed + i.
             clip_skip: CLIP layers to skip; -1 = the model's default.
+            init_image: start from this image (img2img): a uint8 (H, W, 3) array or a PIL image
+                of size ``width`` x ``height``.
+            strength: img2img denoising strength in [0, 1]; 1 ignores the init image's content.
             deepcache: DeepCache settings (a :class:`DeepCache`, an int interval, or
                 ``"interval,depth,start,end"``); the result's ``cache_stats`` counts full and
                 reused model evaluations.
@@ -250,8 +267,16 @@ class Context:
         strings = P.CStrings()
         prompt_bytes = P.check_text("prompt", prompt)
         negative_bytes = P.check_text("negative_prompt", negative_prompt)
-        width = P.check_side("width", width)
-        height = P.check_side("height", height)
+        init_pixels = None if init_image is None else _rgb_pixels("init_image", init_image)
+        if init_pixels is not None:
+            width = init_pixels.shape[1] if width is None else width
+            height = init_pixels.shape[0] if height is None else height
+        width = P.check_side("width", P.DEFAULT_WIDTH if width is None else width)
+        height = P.check_side("height", P.DEFAULT_HEIGHT if height is None else height)
+        if init_pixels is not None and init_pixels.shape[:2] != (height, width):
+            raise InvalidArgument(f"init_image is {init_pixels.shape[1]}x{init_pixels.shape[0]}, "
+                                  f"not {width}x{height}: resize it first")
+        strength = P.check_float("strength", strength, 0.0, 1.0)
         steps = P.check_int("steps", steps, 1, P.MAX_STEPS)
         cfg_scale = P.check_float("cfg_scale", cfg_scale, 0.0, 1000.0)
         batch_count = P.check_int("batch_count", batch_count, 1, 1000)
@@ -278,6 +303,12 @@ class Context:
         c_params.sample_params.sample_steps = steps
         c_params.sample_params.guidance.txt_cfg = cfg_scale
         c_params.vae_tiling_params.enabled = self._vae_tiling
+        c_params.strength = strength
+        if init_pixels is not None:
+            c_params.init_image.width = width
+            c_params.init_image.height = height
+            c_params.init_image.channel = 3
+            c_params.init_image.data = ffi.cast("uint8_t*", strings.keep(ffi.from_buffer(init_pixels)))
 
         with self._lock:
             ptr = self._require_open()
@@ -288,7 +319,8 @@ class Context:
             c_params.sample_params.sample_method = method
             c_params.sample_params.scheduler = sched
             if deepcache_settings is not None:
-                evaluations = model_evaluations(P.sampling_methods()[method], steps)
+                sampled_steps = steps if init_pixels is None else img2img_steps(steps, strength)
+                evaluations = model_evaluations(P.sampling_methods()[method], sampled_steps)
                 deepcache_settings.validate_for(int(lib.sd_deepcache_max_depth(ptr)), evaluations)
                 fill_deepcache(c_params.cache, deepcache_settings)
             elif cache_mode not in (None, "disabled"):
@@ -306,6 +338,7 @@ class Context:
             "steps": steps, "cfg_scale": cfg_scale, "seed": seed, "batch_count": batch_count,
             "sampling_method": P.sampling_methods()[method], "scheduler": P.schedulers()[sched],
             "clip_skip": clip_skip,
+            "strength": strength if init_pixels is not None else None,
             "deepcache": None if deepcache_settings is None else str(deepcache_settings),
             "cache_mode": "deepcache" if deepcache_settings is not None else (cache_mode or "disabled"),
         }
@@ -349,6 +382,28 @@ class Context:
         if result == ffi.NULL or len(images) != batch_count:
             raise GenerationError("the engine failed to generate an image", call.engine_log)
         return images
+
+
+def img2img_steps(steps: int, strength: float) -> int:
+    """Sampling steps the engine runs for img2img (it keeps int(steps * strength) + 1 sigmas)."""
+    if strength >= 1.0:
+        return steps
+    return min(int(steps * strength), steps - 1) + 1
+
+
+def _rgb_pixels(name: str, image: ImageLike) -> np.ndarray:
+    """A C-contiguous uint8 (H, W, 3) copy of a numpy array or PIL image."""
+    if isinstance(image, PILImage.Image):
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    if not isinstance(image, np.ndarray):
+        raise InvalidArgument(f"{name} must be a numpy array or a PIL image, not {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InvalidArgument(f"{name} must have dtype uint8, not {image.dtype}")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise InvalidArgument(f"{name} must have shape (H, W, 3), got {image.shape}")
+    return np.ascontiguousarray(image[:, :, :3])
 
 
 def _resolve_cache(
