@@ -110,8 +110,8 @@ def _demo(argv: Sequence[str]) -> int:
                                      description="Make a synthetic SD1.x model (random weights, no download) "
                                      "and generate an image from it.")
     parser.add_argument("-o", "--output", default="./demo.png")
-    parser.add_argument("-W", "--width", type=int, default=256)
-    parser.add_argument("-H", "--height", type=int, default=256)
+    parser.add_argument("-W", "--width", type=int, default=128)
+    parser.add_argument("-H", "--height", type=int, default=128)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
