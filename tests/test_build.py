@@ -60,3 +60,12 @@ def test_engine_name_tables_are_exposed() -> None:
     assert "karras" in sdcpp.schedulers()
     assert "q8_0" in sdcpp.weight_types()
     assert "cuda" in sdcpp.rng_types()
+
+
+def test_wheel_installs_nothing_outside_the_package() -> None:
+    from importlib.metadata import distribution
+
+    files = [str(path) for path in (distribution("sdcpp").files or [])]
+    strays = [f for f in files if not f.startswith(("sdcpp/", "sdcpp-")) and "/bin/" not in f
+              and not f.startswith("../")]
+    assert strays == [], f"the wheel installs files outside sdcpp/: {strays[:5]}"
