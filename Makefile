@@ -2,8 +2,8 @@
 PY ?= python3
 
 .PHONY: install test check-vendor check-patches bench demo
-install:            ## build the patched engine + extension and install sdcpp
-	$(PY) -m pip install --no-build-isolation -v ".[test]"
+install:            ## build the patched engine + extension; editable install (Python edits are live)
+	flock /tmp/sdcpp-build.lock $(PY) -m pip install --no-build-isolation -Ccmake.define.SDCPP_BUILD_TESTS=ON -e ".[test]"
 test:               ## the README's test command
 	$(PY) -m pytest -q tests
 check-vendor:       ## vendor/ is byte-identical to the pinned sdist
