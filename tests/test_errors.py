@@ -17,7 +17,7 @@ def test_missing_model_file(tmp_path: Path) -> None:
 def test_file_that_is_not_a_model(tmp_path: Path) -> None:
     bogus = tmp_path / "model.gguf"
     bogus.write_text("this is not a model\n" * 10)
-    with pytest.raises(sdcpp.ModelLoadError, match="not a model file"):
+    with pytest.raises(sdcpp.ModelLoadError, match="not a (model|GGUF) file"):
         sdcpp.Context(bogus)
 
 
