@@ -13,6 +13,14 @@ See :mod:`sdcpp.testing.synthetic` for the layouts and the writer.
 """
 from __future__ import annotations
 
+from .assets import (
+    ensure_esrgan,
+    ensure_sd15_controlnet,
+    ensure_sd15_lora,
+    write_esrgan,
+    write_sd15_controlnet,
+    write_sd15_lora,
+)
 from .synthetic import (
     GENERATOR_VERSION,
     SD15_UNET_OUTPUT_BLOCKS,
@@ -29,6 +37,12 @@ from .synthetic import (
 )
 
 __all__ = [
+    "ensure_esrgan",
+    "ensure_sd15_controlnet",
+    "ensure_sd15_lora",
+    "write_esrgan",
+    "write_sd15_controlnet",
+    "write_sd15_lora",
     "GENERATOR_VERSION",
     "SD15_UNET_OUTPUT_BLOCKS",
     "SDXL_UNET_OUTPUT_BLOCKS",
