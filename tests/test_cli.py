@@ -46,7 +46,7 @@ def test_cli_deepcache_flag_reports_counts(sd15_model: Path, tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert "DeepCache: 2 full, 4 reused model evaluations" in result.stderr
     with Image.open(output) as image:
-        assert "DeepCache: 3,0,0,6" in image.info["parameters"]
+        assert 'DeepCache: "3,0,0,6"' in image.info["parameters"]
     bad = run_cli("-m", str(sd15_model), "-p", "a cat", "-W", "64", "-H", "64", "--deepcache", "3,99",
                   "-o", str(tmp_path / "bad.png"))
     assert bad.returncode == 1 and "depth 99 is out of range" in bad.stderr

@@ -22,7 +22,7 @@ logging.getLogger("sdcpp").addHandler(logging.NullHandler())
 from . import _callbacks as _callbacks  # noqa: E402  (installs the engine callbacks)
 from ._ffi import BACKEND, PATCH_SERIES_HASH  # noqa: E402
 from .cache import CacheStats, DeepCache  # noqa: E402
-from .context import Context, GenerationResult, txt2img  # noqa: E402
+from .context import Context, GenerationResult, img2img, txt2img  # noqa: E402
 from .convert import convert  # noqa: E402
 from .errors import (  # noqa: E402
     BuildMismatchError,
@@ -34,8 +34,22 @@ from .errors import (  # noqa: E402
     ModelLoadError,
     SdcppError,
 )
+from .images import save_png  # noqa: E402
 from .info import build_info, system_info  # noqa: E402
-from .params import rng_types, sampling_methods, schedulers, weight_types  # noqa: E402
+from .loras import Lora  # noqa: E402
+from .metadata import format_parameters, parse_parameters, read_parameters  # noqa: E402
+from .preprocess import canny  # noqa: E402
+from .upscale import Upscaler, upscale  # noqa: E402
+from .params import (  # noqa: E402
+    hires_upscalers,
+    lora_apply_modes,
+    predictions,
+    preview_modes,
+    rng_types,
+    sampling_methods,
+    schedulers,
+    weight_types,
+)
 
 __all__ = [
     "BACKEND",
@@ -50,15 +64,28 @@ __all__ = [
     "GenerationError",
     "GenerationResult",
     "InvalidArgument",
+    "Lora",
     "ModelLoadError",
     "SdcppError",
+    "Upscaler",
     "__version__",
     "build_info",
+    "canny",
     "convert",
+    "format_parameters",
+    "hires_upscalers",
+    "img2img",
+    "lora_apply_modes",
+    "parse_parameters",
+    "predictions",
+    "preview_modes",
+    "read_parameters",
+    "save_png",
     "rng_types",
     "sampling_methods",
     "schedulers",
     "system_info",
     "txt2img",
+    "upscale",
     "weight_types",
 ]

@@ -93,7 +93,19 @@ def image_to_array(image: Any) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.uint8).reshape(height, width, channels).copy()
 
 
-@ffi.def_extern()  # type: ignore[untyped-decorator]
+def _on_escaped_error(exc_type: Any, exc_value: Optional[BaseException], traceback: Any) -> None:
+    """cffi calls this when an exception escapes a trampoline.
+
+    A Ctrl-C (SIGINT) is raised by Python's signal handler at whatever bytecode a callback is
+    running, possibly outside its ``try``; cffi would print and drop it. Record it on the active
+    call instead, so the generation stops and the KeyboardInterrupt is re-raised after the C call.
+    """
+    call = getattr(_local, "call", None)
+    if call is not None and exc_value is not None:
+        call.fail(exc_value)
+
+
+@ffi.def_extern(onerror=_on_escaped_error)  # type: ignore[untyped-decorator]
 def _sdcpp_on_log(level: int, text: Any, data: Any) -> None:
     call = current_call()
     try:
@@ -107,7 +119,7 @@ def _sdcpp_on_log(level: int, text: Any, data: Any) -> None:
             call.fail(error)
 
 
-@ffi.def_extern()  # type: ignore[untyped-decorator]
+@ffi.def_extern(onerror=_on_escaped_error)  # type: ignore[untyped-decorator]
 def _sdcpp_on_progress(step: int, steps: int, seconds: float, data: Any) -> None:
     call = current_call()
     if call is None:
@@ -125,7 +137,7 @@ def _sdcpp_on_progress(step: int, steps: int, seconds: float, data: Any) -> None
         call.fail(error)
 
 
-@ffi.def_extern()  # type: ignore[untyped-decorator]
+@ffi.def_extern(onerror=_on_escaped_error)  # type: ignore[untyped-decorator]
 def _sdcpp_on_preview(step: int, frame_count: int, frames: Any, is_noisy: bool, data: Any) -> None:
     call = current_call()
     if call is None or call.on_preview is None:

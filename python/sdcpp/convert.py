@@ -20,6 +20,7 @@ def convert(
     vae: Optional[P.PathLike] = None,
     tensor_type_rules: Optional[str] = None,
     overwrite: bool = False,
+    convert_name: bool = False,
 ) -> Path:
     """Write ``input_path`` as a GGUF file at ``output_path`` with weights of ``type``.
 
@@ -32,6 +33,7 @@ def convert(
         vae: a separate VAE to bake into the output.
         tensor_type_rules: per-tensor overrides, e.g. ``"^vae\\.=f16"`` (sd-cli's --tensor-type-rules).
         overwrite: replace an existing output file.
+        convert_name: rename tensors to the engine's internal names (sd-cli's --convert-name).
 
     Returns:
         The output path.
@@ -46,6 +48,8 @@ def convert(
         raise InvalidArgument(f"output_path: directory does not exist: {target.parent}")
     if target.exists() and not overwrite:
         raise InvalidArgument(f"output_path exists: {target} (pass overwrite=True to replace it)")
+    if not isinstance(convert_name, bool):
+        raise InvalidArgument("convert_name must be True or False")
     out_type = lib.SD_TYPE_COUNT if type is None else P.weight_type_value(type)
     # The engine builds a std::string from the rules: never pass NULL.
     rules = P.check_text("tensor_type_rules", tensor_type_rules or "")
@@ -56,7 +60,7 @@ def convert(
     try:
         with active_call(call):
             ok = lib.convert(source, strings(vae_path), os.fsencode(str(temporary)), out_type,
-                             strings(rules), False)
+                             strings(rules), convert_name)
         if call.error is not None:
             raise call.error
         if not ok or not temporary.is_file():

@@ -58,6 +58,30 @@ def weight_types() -> tuple[str, ...]:
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=None)
+def predictions() -> tuple[str, ...]:
+    """Names of the prediction types a model can be forced to (--prediction)."""
+    return _name_table(lib.sd_prediction_name, lib.PREDICTION_COUNT)
+
+
+@functools.lru_cache(maxsize=None)
+def lora_apply_modes() -> tuple[str, ...]:
+    """Names of the ways LoRAs are applied (--lora-apply-mode)."""
+    return _name_table(lib.sd_lora_apply_mode_name, lib.LORA_APPLY_MODE_COUNT)
+
+
+@functools.lru_cache(maxsize=None)
+def hires_upscalers() -> tuple[str, ...]:
+    """Names of the built-in highres-fix upscalers (--hires-upscaler), ``"None"`` excluded."""
+    return _name_table(lib.sd_hires_upscaler_name, lib.SD_HIRES_UPSCALER_COUNT)[1:]
+
+
+@functools.lru_cache(maxsize=None)
+def preview_modes() -> tuple[str, ...]:
+    """Names of the preview methods (--preview)."""
+    return _name_table(lib.sd_preview_name, lib.PREVIEW_COUNT)
+
+
 def _lookup(kind: str, value: str, names: tuple[str, ...]) -> int:
     if not isinstance(value, str):
         raise InvalidArgument(f"{kind} must be a string, not {type(value).__name__}")
@@ -80,6 +104,26 @@ def scheduler_value(name: str) -> int:
 def rng_value(name: str) -> int:
     """Engine enum value of an RNG name; InvalidArgument for an unknown name."""
     return _lookup("rng", name, rng_types())
+
+
+def prediction_value(name: str) -> int:
+    """Engine enum value of a prediction type name; InvalidArgument for an unknown name."""
+    return _lookup("prediction", name, predictions())
+
+
+def lora_apply_mode_value(name: str) -> int:
+    """Engine enum value of a LoRA apply mode name; InvalidArgument for an unknown name."""
+    return _lookup("lora apply mode", name, lora_apply_modes())
+
+
+def hires_upscaler_value(name: str) -> int:
+    """Engine enum value of a built-in highres-fix upscaler name (e.g. ``"Latent"``)."""
+    return _lookup("hires upscaler", name, hires_upscalers()) + 1
+
+
+def preview_mode_value(name: str) -> int:
+    """Engine enum value of a preview method name."""
+    return _lookup("preview method", name, preview_modes())
 
 
 def weight_type_value(name: str) -> int:

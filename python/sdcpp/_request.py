@@ -1,0 +1,233 @@
+"""Validate the arguments of one generation and fill the engine's ``sd_img_gen_params_t``.
+
+Everything here runs before any engine call, so a bad argument is an :class:`InvalidArgument`
+naming it, never a crash or a silently different image.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import params as P
+from ._ffi import ffi
+from .errors import InvalidArgument
+from .images import aligned, center_crop, mask_array, pad_to, rgb_array
+from .loras import Lora
+
+# The engine rounds sizes up to a multiple of (VAE factor x diffusion model factor): 64 for SD
+# U-Nets, 16 or 32 for DiTs. Images we hand over are padded to a multiple of 64, which is a
+# multiple of all of them, so the engine never stretches them.
+SIZE_GRID = 64
+MAX_PIXELS = 8192 * 8192
+MAX_BATCH = 1000
+
+# Samplers whose default eta is 1 (stable-diffusion.cpp, resolve_eta); every other default is 0.
+ETA_ONE_METHODS = frozenset({"euler_a", "dpm++2s_a", "er_sde"})
+
+
+def default_eta(sampling_method: str) -> float:
+    """The eta the engine uses for ``sampling_method`` when none is given."""
+    return 1.0 if sampling_method in ETA_ONE_METHODS else 0.0
+
+
+@dataclasses.dataclass
+class HiresFix:
+    """Validated highres-fix settings (sd-cli's --hires-* options) and the final image size."""
+
+    upscaler: str
+    model_path: Optional[str]
+    scale: float
+    width: int
+    height: int
+    steps: int
+    denoising_strength: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as reported in :attr:`GenerationResult.params`."""
+        return dataclasses.asdict(self)
+
+
+def check_size(width: Optional[int], height: Optional[int], default_from: Optional[np.ndarray]) -> tuple[int, int]:
+    """Width and height (defaults: the init image's size, else 512x512), checked and bounded."""
+    if default_from is not None:
+        width = default_from.shape[1] if width is None else width
+        height = default_from.shape[0] if height is None else height
+    width = P.check_side("width", P.DEFAULT_WIDTH if width is None else width)
+    height = P.check_side("height", P.DEFAULT_HEIGHT if height is None else height)
+    if width * height > MAX_PIXELS:
+        raise InvalidArgument(f"{width}x{height} is {width * height} pixels; the limit is {MAX_PIXELS}")
+    return width, height
+
+
+def check_hires(enabled: object, upscaler: object, scale: object, width: object, height: object, steps: object,
+                denoising_strength: object, base_width: int, base_height: int) -> Optional[HiresFix]:
+    """Validate the hires options; None when highres fix is off."""
+    if not isinstance(enabled, bool):
+        raise InvalidArgument("hires must be True or False")
+    if not enabled:
+        return None
+    if not isinstance(upscaler, str) or not upscaler:
+        raise InvalidArgument("hires_upscaler must be an upscaler name or the path of an ESRGAN model")
+    model_path: Optional[str] = None
+    if upscaler not in P.hires_upscalers() or upscaler == "Model":
+        if upscaler == "Model":
+            raise InvalidArgument("hires_upscaler='Model': give the path of the ESRGAN model instead")
+        encoded = P.check_file("hires_upscaler", upscaler) if ("/" in upscaler or "." in upscaler) else None
+        if encoded is None:
+            raise InvalidArgument(f"unknown hires upscaler {upscaler!r}; choose one of: "
+                                  f"{', '.join(n for n in P.hires_upscalers() if n != 'Model')}, "
+                                  "or give the path of an ESRGAN model")
+        model_path, upscaler = upscaler, "Model"
+    hires_scale = P.check_float("hires_scale", scale, 0.0, 16.0)
+    target_w = P.check_int("hires_width", width, 0, P.MAX_SIDE)
+    target_h = P.check_int("hires_height", height, 0, P.MAX_SIDE)
+    hires_steps = P.check_int("hires_steps", steps, 0, P.MAX_STEPS)
+    strength = P.check_float("hires_denoising_strength", denoising_strength, 0.0, 1.0)
+    if target_w == 0 and target_h == 0:
+        if hires_scale <= 0:
+            raise InvalidArgument("hires needs hires_scale > 0 or a hires_width/hires_height")
+        target_w = int(round(base_width * hires_scale))
+        target_h = int(round(base_height * hires_scale))
+    elif target_w == 0:
+        target_w = int(round(base_width * target_h / base_height))
+    elif target_h == 0:
+        target_h = int(round(base_height * target_w / base_width))
+    target_w, target_h = max(8, target_w - target_w % 8), max(8, target_h - target_h % 8)
+    if target_w * target_h > MAX_PIXELS:
+        raise InvalidArgument(f"the hires target {target_w}x{target_h} exceeds {MAX_PIXELS} pixels")
+    return HiresFix(upscaler, model_path, hires_scale, target_w, target_h, hires_steps, strength)
+
+
+def check_sigmas(sigmas: object) -> Optional[list[float]]:
+    """Custom sigmas: a decreasing sequence of >= 2 finite non-negative numbers."""
+    if sigmas is None:
+        return None
+    if isinstance(sigmas, str):
+        try:
+            sigmas = [float(part) for part in sigmas.split(",") if part.strip()]
+        except ValueError:
+            raise InvalidArgument(f"sigmas {sigmas!r}: expected comma-separated numbers") from None
+    if not isinstance(sigmas, (list, tuple, np.ndarray)):
+        raise InvalidArgument(f"sigmas must be a sequence of numbers, not {type(sigmas).__name__}")
+    values = [P.check_float("sigma", float(v) if isinstance(v, np.floating) else v, 0.0, 1e4) for v in sigmas]
+    if not 2 <= len(values) <= P.MAX_STEPS + 1:
+        raise InvalidArgument(f"sigmas needs between 2 and {P.MAX_STEPS + 1} values, got {len(values)}")
+    if any(b > a for a, b in zip(values, values[1:])):
+        raise InvalidArgument("sigmas must not increase (from the noisiest to 0)")
+    return values
+
+
+def check_layers(name: str, layers: object) -> list[int]:
+    """A list of small non-negative layer indices."""
+    if not isinstance(layers, (list, tuple)):
+        raise InvalidArgument(f"{name} must be a list of layer indices")
+    return [P.check_int(name, layer, 0, 1000) for layer in layers]
+
+
+def check_images(name: str, images: object) -> list[np.ndarray]:
+    """A list of RGB images (or None for none)."""
+    if images is None:
+        return []
+    if not isinstance(images, (list, tuple)):
+        raise InvalidArgument(f"{name} must be a list of images")
+    return [rgb_array(f"{name}[{index}]", image) for index, image in enumerate(images)]
+
+
+class CImages:
+    """Keeps the pixel buffers handed to one engine call alive and builds ``sd_image_t`` values."""
+
+    def __init__(self) -> None:
+        self._keep: list[object] = []
+
+    def fill(self, target: Any, pixels: np.ndarray) -> None:
+        """Point the ``sd_image_t`` ``target`` at ``pixels`` ((H, W, 3) or (H, W) uint8)."""
+        pixels = np.ascontiguousarray(pixels)
+        self._keep.append(pixels)
+        target.width = pixels.shape[1]
+        target.height = pixels.shape[0]
+        target.channel = 1 if pixels.ndim == 2 else pixels.shape[2]
+        target.data = ffi.cast("uint8_t*", ffi.from_buffer(pixels))
+
+    def array(self, images: Sequence[np.ndarray]) -> Any:
+        """An ``sd_image_t[]`` for ``images`` (NULL when empty)."""
+        if not images:
+            return ffi.NULL
+        c_images = ffi.new("sd_image_t[]", len(images))
+        self._keep.append(c_images)
+        for index, pixels in enumerate(images):
+            self.fill(c_images[index], pixels)
+        return c_images
+
+    def loras(self, loras: Sequence[Lora], strings: P.CStrings) -> Any:
+        """An ``sd_lora_t[]`` for ``loras`` (NULL when empty)."""
+        if not loras:
+            return ffi.NULL
+        c_loras = ffi.new("sd_lora_t[]", len(loras))
+        self._keep.append(c_loras)
+        for index, lora in enumerate(loras):
+            c_loras[index].is_high_noise = lora.high_noise
+            c_loras[index].multiplier = lora.multiplier
+            c_loras[index].path = strings(lora.path.encode())
+        return c_loras
+
+    def ints(self, values: Sequence[int]) -> Any:
+        """An ``int[]`` (NULL when empty)."""
+        if not values:
+            return ffi.NULL
+        array = ffi.new("int[]", list(values))
+        self._keep.append(array)
+        return array
+
+    def floats(self, values: Sequence[float]) -> Any:
+        """A ``float[]`` (NULL when empty)."""
+        if not values:
+            return ffi.NULL
+        array = ffi.new("float[]", list(values))
+        self._keep.append(array)
+        return array
+
+
+def prepare_inputs(init_image: object, mask: object, control_image: object,
+                   width: Optional[int], height: Optional[int]) -> tuple[int, int, dict[str, np.ndarray]]:
+    """Convert and size-check the init image, mask and control image.
+
+    Returns the requested (width, height) and the images padded to the engine's size grid.
+    The init image and mask must have the requested size; the control image is resized like
+    sd-cli does (stretched) when its size differs.
+    """
+    init = None if init_image is None else rgb_array("init_image", init_image)
+    mask_pixels = None if mask is None else mask_array("mask", mask)
+    if mask_pixels is not None and init is None:
+        raise InvalidArgument("mask needs an init_image (inpainting repaints parts of it)")
+    control = None if control_image is None else rgb_array("control_image", control_image)
+    width, height = check_size(width, height, init)
+    for name, pixels in (("init_image", init), ("mask", mask_pixels)):
+        if pixels is not None and pixels.shape[:2] != (height, width):
+            raise InvalidArgument(f"{name} is {pixels.shape[1]}x{pixels.shape[0]}, not {width}x{height}: resize it first")
+    padded_w, padded_h = aligned(width, SIZE_GRID), aligned(height, SIZE_GRID)
+    images: dict[str, np.ndarray] = {}
+    if init is not None:
+        images["init_image"] = pad_to(init, padded_h, padded_w)
+    if mask_pixels is not None:
+        images["mask"] = pad_to(mask_pixels, padded_h, padded_w)
+    if control is not None:
+        if control.shape[:2] != (height, width):
+            from PIL import Image
+
+            control = np.asarray(Image.fromarray(control).resize((width, height), Image.Resampling.BILINEAR))
+        images["control_image"] = pad_to(control, padded_h, padded_w)
+    return width, height, images
+
+
+def engine_hires_target(hires: HiresFix, width: int, height: int, engine_w: int, engine_h: int) -> tuple[int, int]:
+    """The hires target to give the engine when it renders ``engine_w`` x ``engine_h`` for a
+    ``width`` x ``height`` request (the final image is cropped from its centre)."""
+    return (int(math.ceil(engine_w * hires.width / width)), int(math.ceil(engine_h * hires.height / height)))
+
+
+def crop_to(images: list[np.ndarray], height: int, width: int) -> list[np.ndarray]:
+    """Crop every image to (height, width) around its centre."""
+    return [center_crop(image, height, width) for image in images]
