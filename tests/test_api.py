@@ -160,3 +160,23 @@ def test_embeddings_from_embd_dir_change_the_prompt(sd15_model: Path, context: s
         plain = with_embedding.txt2img("a cat", seed=1, **FAST)
     np.testing.assert_array_equal(plain, context.txt2img("a cat", seed=1, **FAST))
     assert _differ(changed, context.txt2img("a sdcpptoken cat", seed=1, **FAST)) > 0.5
+
+
+def test_lora_prompt_tags_equal_the_explicit_list(context: sdcpp.Context) -> None:
+    from sdcpp.testing import ensure_sd15_lora
+
+    from conftest import CACHE_DIR
+
+    lora = ensure_sd15_lora(CACHE_DIR)
+    quick = dict(FAST, steps=2, cfg_scale=1.0, seed=7)
+    stem = lora.with_suffix("")  # the tag may leave out the extension, as in sd-cli
+    tagged = context.generate(f"a cat<lora:{stem}:0.9>", **quick)
+    listed = context.txt2img("a cat", loras=[sdcpp.Lora(str(lora), 0.9)], **quick)
+    np.testing.assert_array_equal(tagged.images[0], listed)
+    assert tagged.params["prompt"] == "a cat"
+    assert tagged.params["loras"] == [{"path": str(lora), "multiplier": 0.9, "high_noise": False}]
+    assert "<lora:" in tagged.parameters_text().split("\n")[0]  # sd-cli keeps the tags in the text
+    with pytest.raises(sdcpp.InvalidArgument, match="pass lora_model_dir"):
+        context.txt2img("a cat <lora:style:1>", **quick)
+    with pytest.raises(sdcpp.InvalidArgument, match="not found"):
+        context.txt2img(f"a cat <lora:{stem}-missing:1>", **quick)

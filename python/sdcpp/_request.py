@@ -23,6 +23,9 @@ from .loras import Lora
 SIZE_GRID = 64
 MAX_PIXELS = 8192 * 8192
 MAX_BATCH = 1000
+# Prompts are encoded 75 tokens at a time; 64 KiB is ~16k tokens, far beyond any real prompt,
+# and still encodes in seconds.
+MAX_PROMPT_BYTES = 64 * 1024
 
 # Samplers whose default eta is 1 (stable-diffusion.cpp, resolve_eta); every other default is 0.
 ETA_ONE_METHODS = frozenset({"euler_a", "dpm++2s_a", "er_sde"})

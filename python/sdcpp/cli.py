@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_argument("--preview-path", default="./preview.png", help="preview image path (default: ./preview.png)")
     cli.add_argument("--preview-interval", type=int, default=1, help="steps between preview updates (default: 1)")
     cli.add_argument("--preview-noisy", action="store_true", help="preview the noisy input instead of the denoised")
+    cli.add_argument("--taesd-preview-only", action="store_true",
+                     help="use --taesd for previews only, not for the final image")
     cli.add_argument("--canny", action="store_true", help="apply the canny edge preprocessor to the control image")
     cli.add_argument("--convert-name", action="store_true", help="convert tensor names (convert mode)")
     cli.add_argument("-v", "--verbose", action="store_true", help="print the engine's log")
@@ -101,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("--diffusion-fa", action="store_true", help="use flash attention in the diffusion model only")
     ctx.add_argument("--diffusion-conv-direct", action="store_true", help="direct convolutions in the diffusion model")
     ctx.add_argument("--vae-conv-direct", action="store_true", help="direct convolutions in the VAE")
+    ctx.add_argument("--circular", action="store_true", help="circular padding on both axes (seamless images)")
+    ctx.add_argument("--circularx", action="store_true", help="circular padding on the x axis only")
+    ctx.add_argument("--circulary", action="store_true", help="circular padding on the y axis only")
+    ctx.add_argument("--force-sdxl-vae-conv-scale", action="store_true", help="force conv scale on the SDXL VAE")
+    ctx.add_argument("--max-vram", type=float, default=0.0, help="VRAM budget in GiB for graph splitting (0 = off)")
+    ctx.add_argument("--chroma-disable-dit-mask", action="store_true", help="disable the DiT mask for Chroma")
+    ctx.add_argument("--chroma-enable-t5-mask", action="store_true", help="enable the T5 mask for Chroma")
+    ctx.add_argument("--chroma-t5-mask-pad", type=int, default=1, help="T5 mask pad size for Chroma (default: 1)")
+    ctx.add_argument("--qwen-image-zero-cond-t", action="store_true", help="enable zero_cond_t for Qwen-Image")
     ctx.add_argument("--type", choices=P.weight_types(), default=None, metavar="TYPE",
                      help="weight type (f32, f16, q4_0, q8_0, q4_K, ...); default: the file's types")
     ctx.add_argument("--rng", choices=P.rng_types(), default="cuda", help="RNG (default: cuda)")
@@ -258,6 +269,11 @@ def _context_options(args: argparse.Namespace) -> dict[str, Any]:
         "control_net_cpu": args.control_net_cpu, "flash_attn": args.fa, "diffusion_flash_attn": args.diffusion_fa,
         "diffusion_conv_direct": args.diffusion_conv_direct, "vae_conv_direct": args.vae_conv_direct,
         "vae_tiling": args.vae_tiling, "mmap": args.mmap,
+        "circular_x": args.circular or args.circularx, "circular_y": args.circular or args.circulary,
+        "force_sdxl_vae_conv_scale": args.force_sdxl_vae_conv_scale, "taesd_preview_only": args.taesd_preview_only,
+        "max_vram": args.max_vram, "chroma_use_dit_mask": not args.chroma_disable_dit_mask,
+        "chroma_use_t5_mask": args.chroma_enable_t5_mask, "chroma_t5_mask_pad": args.chroma_t5_mask_pad,
+        "qwen_image_zero_cond_t": args.qwen_image_zero_cond_t,
     }
 
 

@@ -5,9 +5,7 @@ import dataclasses
 import inspect
 import os
 import secrets
-import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -28,12 +26,12 @@ from .cache import (
 from ._callbacks import ActiveCall, PreviewCallback, ProgressCallback, active_call, image_to_array
 from ._ffi import ffi, lib, to_str
 from .errors import (
-    ContextClosedError,
     GenerationCancelled,
     GenerationError,
     InvalidArgument,
     ModelLoadError,
 )
+from ._handle import EngineHandle
 from .images import ImageLike, aligned, check_output_format, save_png, to_pil
 from .loras import Lora, LoraSpec, coerce_loras, extract_prompt_loras
 from .metadata import format_parameters
@@ -80,7 +78,7 @@ _EMBEDDING_EXTENSIONS = (".gguf", ".safetensors", ".pt")
 _FLOAT_TYPES = frozenset({"f32", "f16", "bf16", "f64", "float32", "float16", "bfloat16", "float64"})
 
 
-class Context:
+class Context(EngineHandle):
     """A loaded Stable Diffusion model.
 
     Loading takes seconds and gigabytes, so a Context is meant to be reused for many generations.
@@ -115,7 +113,16 @@ class Context:
         diffusion_conv_direct, vae_conv_direct: use direct convolutions there.
         vae_tiling: decode in tiles to save memory (default for every generation).
         mmap: memory-map the model file.
+        circular_x, circular_y: seamless (wrap-around) images along x / y (``--circular``).
+        force_sdxl_vae_conv_scale: force the conv scale of the SDXL VAE.
+        taesd_preview_only: use ``taesd`` for previews only, not for the final decode.
+        max_vram: GiB budget for graph-split execution on a GPU (0 = no splitting).
+        chroma_use_dit_mask, chroma_use_t5_mask, chroma_t5_mask_pad: Chroma model switches.
+        qwen_image_zero_cond_t: zero_cond_t for Qwen-Image.
     """
+
+    _free_engine_object = lib.free_sd_ctx
+    _kind = "Context"
 
     def __init__(
         self,
@@ -152,9 +159,17 @@ class Context:
         vae_conv_direct: bool = False,
         vae_tiling: bool = False,
         mmap: bool = False,
+        circular_x: bool = False,
+        circular_y: bool = False,
+        force_sdxl_vae_conv_scale: bool = False,
+        taesd_preview_only: bool = False,
+        max_vram: float = 0.0,
+        chroma_use_dit_mask: bool = True,
+        chroma_use_t5_mask: bool = False,
+        chroma_t5_mask_pad: int = 1,
+        qwen_image_zero_cond_t: bool = False,
     ) -> None:
-        self._ptr: Any = None
-        self._lock = threading.RLock()
+        super().__init__()
         self._current: Optional[ActiveCall] = None
         if model is None and diffusion_model is None:
             raise InvalidArgument("give a model file (model=...) or a diffusion model (diffusion_model=...)")
@@ -185,7 +200,13 @@ class Context:
         flags = {"offload_to_cpu": offload_to_cpu, "clip_on_cpu": clip_on_cpu, "vae_on_cpu": vae_on_cpu,
                  "control_net_cpu": control_net_cpu, "flash_attn": flash_attn,
                  "diffusion_flash_attn": diffusion_flash_attn, "diffusion_conv_direct": diffusion_conv_direct,
-                 "vae_conv_direct": vae_conv_direct, "vae_tiling": vae_tiling, "mmap": mmap}
+                 "vae_conv_direct": vae_conv_direct, "vae_tiling": vae_tiling, "mmap": mmap,
+                 "circular_x": circular_x, "circular_y": circular_y,
+                 "force_sdxl_vae_conv_scale": force_sdxl_vae_conv_scale, "taesd_preview_only": taesd_preview_only,
+                 "chroma_use_dit_mask": chroma_use_dit_mask, "chroma_use_t5_mask": chroma_use_t5_mask,
+                 "qwen_image_zero_cond_t": qwen_image_zero_cond_t}
+        vram_budget = P.check_float("max_vram", max_vram, 0.0, 1e6)
+        mask_pad = P.check_int("chroma_t5_mask_pad", chroma_t5_mask_pad, 0, 4096)
         for name, flag in flags.items():
             if not isinstance(flag, bool):
                 raise InvalidArgument(f"{name} must be True or False")
@@ -218,6 +239,15 @@ class Context:
         c_params.diffusion_conv_direct = diffusion_conv_direct
         c_params.vae_conv_direct = vae_conv_direct
         c_params.enable_mmap = mmap
+        c_params.circular_x = circular_x
+        c_params.circular_y = circular_y
+        c_params.force_sdxl_vae_conv_scale = force_sdxl_vae_conv_scale
+        c_params.tae_preview_only = taesd_preview_only
+        c_params.max_vram = vram_budget
+        c_params.chroma_use_dit_mask = chroma_use_dit_mask
+        c_params.chroma_use_t5_mask = chroma_use_t5_mask
+        c_params.chroma_t5_mask_pad = mask_pad
+        c_params.qwen_image_zero_cond_t = qwen_image_zero_cond_t
         self._vae_tiling = vae_tiling
         self._lora_model_dir = None if lora_dir is None else os.fsdecode(lora_dir)
         self._has_control_net = control_net is not None
@@ -244,45 +274,15 @@ class Context:
 
     # -- lifetime -------------------------------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has run."""
-        return self._ptr is None
-
-    def close(self) -> None:
-        """Free the model now. A generation running in another thread is cancelled first."""
+    def _before_close(self) -> None:
+        # A generation running in another thread is cancelled first, then close() waits for it.
         current = self._current
         if current is not None:
             current.cancel()
-        with self._lock:
-            if self._ptr is not None:
-                lib.free_sd_ctx(self._ptr)
-                self._ptr = None
-
-    def __enter__(self) -> "Context":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_ptr", None) is not None:
-            lib.free_sd_ctx(self._ptr)
-            self._ptr = None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"threads={self.threads}"
         return f"<sdcpp.Context {', '.join(f'{k}={v!r}' for k, v in self.model_paths.items())} {state}>"
-
-    def _require_open(self) -> Any:
-        if self._ptr is None:
-            raise ContextClosedError("this Context is closed")
-        return self._ptr
 
     # -- generation ------------------------------------------------------------------------------
 
@@ -427,8 +427,8 @@ class Context:
         """
         strings = P.CStrings()
         buffers = R.CImages()
-        prompt_bytes = P.check_text("prompt", prompt)
-        negative_bytes = P.check_text("negative_prompt", negative_prompt)
+        prompt_bytes = P.check_text("prompt", prompt, R.MAX_PROMPT_BYTES)
+        negative_bytes = P.check_text("negative_prompt", negative_prompt, R.MAX_PROMPT_BYTES)
         clean_prompt, prompt_loras = extract_prompt_loras(prompt, self._lora_model_dir)
         all_loras = prompt_loras + coerce_loras(loras)
         if all_loras and self._loras_would_abort:

@@ -169,7 +169,10 @@ def check_text(name: str, value: object, max_bytes: int = 1 << 20) -> bytes:
         raise InvalidArgument(f"{name} must be a string, not {type(value).__name__}")
     if "\0" in value:
         raise InvalidArgument(f"{name} must not contain NUL characters")
-    encoded = value.encode("utf-8", errors="strict")
+    try:
+        encoded = value.encode("utf-8", errors="strict")
+    except UnicodeEncodeError as error:
+        raise InvalidArgument(f"{name} is not valid text ({error.reason} at position {error.start})") from None
     if len(encoded) > max_bytes:
         raise InvalidArgument(f"{name} is {len(encoded)} bytes long; the limit is {max_bytes}")
     return encoded

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 from PIL import Image as PILImage
@@ -13,18 +11,18 @@ from PIL import Image as PILImage
 from . import params as P
 from ._callbacks import ActiveCall, active_call, image_to_array
 from ._ffi import ffi, lib
-from .errors import ContextClosedError, GenerationError, InvalidArgument, ModelLoadError
+from ._handle import EngineHandle
+from .images import ImageLike, rgb_array
+from .errors import GenerationError, InvalidArgument, ModelLoadError
 from .models import model_format
 
-ImageLike = Union[np.ndarray, PILImage.Image]
-"""An image: a uint8 (H, W, 3) array (RGBA and (H, W) gray are converted) or a PIL image."""
 
 MAX_FACTOR = 16
 MAX_REPEATS = 8
 MIN_TILE_SIZE = 16
 
 
-class Upscaler:
+class Upscaler(EngineHandle):
     """An ESRGAN upscaler (Real-ESRGAN and other RRDBNet models, as sd-cli's --upscale-model).
 
     Loading is done once; :meth:`upscale` can then be called many times. Close it with
@@ -44,6 +42,9 @@ class Upscaler:
         ModelLoadError: the file is not a model, or the engine could not load it as an ESRGAN.
     """
 
+    _free_engine_object = lib.free_upscaler_ctx
+    _kind = "Upscaler"
+
     def __init__(
         self,
         model_path: P.PathLike,
@@ -52,8 +53,7 @@ class Upscaler:
         tile_size: int = 128,
         conv_direct: bool = False,
     ) -> None:
-        self._ptr: Any = None
-        self._lock = threading.RLock()
+        super().__init__()
         encoded = P.check_file("model_path", model_path)
         n_threads = P.check_int("threads", threads, -1, 1024)
         if n_threads == 0:
@@ -83,40 +83,6 @@ class Upscaler:
         self._ptr = ptr
         self._scale = int(lib.get_upscale_factor(ptr))
 
-    # -- lifetime -------------------------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has run."""
-        return self._ptr is None
-
-    def close(self) -> None:
-        """Free the model now (waits for an upscale running in another thread)."""
-        with self._lock:
-            if self._ptr is not None:
-                lib.free_upscaler_ctx(self._ptr)
-                self._ptr = None
-
-    def __enter__(self) -> "Upscaler":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_ptr", None) is not None:
-            lib.free_upscaler_ctx(self._ptr)
-            self._ptr = None
-
-    def _require_open(self) -> Any:
-        if self._ptr is None:
-            raise ContextClosedError("this Upscaler is closed")
-        return self._ptr
 
     # -- upscaling -------------------------------------------------------------------------------
 
@@ -190,26 +156,12 @@ class Upscaler:
                 lib.free(result.data)
 
 
-def _rgb_pixels(name: str, image: ImageLike) -> np.ndarray:
-    """A C-contiguous uint8 (H, W, 3) copy of a numpy array or PIL image, at least 1x1."""
-    if isinstance(image, PILImage.Image):
-        array = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    elif isinstance(image, np.ndarray):
-        if image.dtype != np.uint8:
-            raise InvalidArgument(f"{name} must have dtype uint8, not {image.dtype}")
-        array = image
-        if array.ndim == 2:
-            array = np.repeat(array[:, :, None], 3, axis=2)
-        if array.ndim != 3 or array.shape[2] not in (3, 4):
-            raise InvalidArgument(f"{name} must have shape (H, W, 3), got {image.shape}")
-        array = array[:, :, :3]
-    else:
-        raise InvalidArgument(f"{name} must be a numpy array or a PIL image, not {type(image).__name__}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise InvalidArgument(f"{name} is empty ({array.shape[1]}x{array.shape[0]})")
+def _rgb_pixels(name: str, image: object) -> np.ndarray:
+    """A C-contiguous uint8 (H, W, 3) copy of a numpy array or PIL image, within the side limit."""
+    array = rgb_array(name, image)
     if max(array.shape[:2]) > P.MAX_SIDE:
         raise InvalidArgument(f"{name} is {array.shape[1]}x{array.shape[0]}; the limit is {P.MAX_SIDE} per side")
-    return np.ascontiguousarray(array, dtype=np.uint8)
+    return array
 
 
 def upscale(
