@@ -180,3 +180,19 @@ def test_lora_prompt_tags_equal_the_explicit_list(context: sdcpp.Context) -> Non
         context.txt2img("a cat <lora:style:1>", **quick)
     with pytest.raises(sdcpp.InvalidArgument, match="not found"):
         context.txt2img(f"a cat <lora:{stem}-missing:1>", **quick)
+
+
+def test_preview_callback_gets_intermediate_images(context: sdcpp.Context) -> None:
+    every: list[tuple[int, tuple[int, ...], bool]] = []
+    context.generate("a cat", seed=1, width=64, height=64, steps=4,
+                     preview=lambda step, images, noisy: every.append((step, images[0].shape, noisy)))
+    assert [step for step, _, _ in every] == [1, 2, 3, 4]
+    assert all(shape[2] == 3 and shape[0] > 0 for _, shape, _ in every)
+    assert not any(noisy for _, _, noisy in every)
+    sparse: list[int] = []
+    context.generate("a cat", seed=1, width=64, height=64, steps=4, preview_interval=2,
+                     preview=lambda step, images, noisy: sparse.append(step))
+    assert len(sparse) == 2
+    # The preview hook is removed afterwards: a later generation without preview calls nothing.
+    context.txt2img("a cat", seed=1, **FAST)
+    assert len(sparse) == 2

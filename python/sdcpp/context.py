@@ -639,9 +639,18 @@ class Context(EngineHandle):
         preview: Optional[PreviewCallback],
         preview_settings: tuple[int, int, bool],
     ) -> list[np.ndarray]:
+        mode, interval, noisy = preview_settings
+        if preview is not None and interval > 1:
+            # The engine stores the preview interval but never reads it (sd-cli's
+            # --preview-interval does nothing in this release): apply it here.
+            every_step = preview
+
+            def preview(step: int, images: list[np.ndarray], is_noisy: bool) -> None:
+                if step % interval == 0:
+                    every_step(step, images, is_noisy)
+
         call = ActiveCall(ptr, progress, preview)
         if preview is not None:
-            mode, interval, noisy = preview_settings
             lib.sd_set_preview_callback(lib._sdcpp_on_preview, mode, interval, not noisy, noisy, ffi.NULL)
         self._current = call
         try:
