@@ -19,6 +19,9 @@ def test_build_info_names_versions_and_backend() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", info["patch_series"])
     assert int(info["physical_cores"]) >= 1
     assert "stable-diffusion-cpp-python 0.4.7" in info["engine"]
+    # sd_commit() names the sdist and the patch series it was built with.
+    assert info["engine_commit"].endswith("+patches-" + info["patch_series"][:12])
+    assert info["engine_version"] == "stable-diffusion-cpp-python-0.4.7-sdist"
     assert sdcpp.system_info()
 
 

@@ -111,3 +111,22 @@ def test_ctrl_c_mid_sampling_exits_promptly_without_output(sd15_model: Path, tmp
     assert elapsed < 30, f"took {elapsed:.1f}s to stop"
     assert not output.exists()
     assert not list(tmp_path.iterdir()), "a partial file was left behind"
+
+
+def test_upscale_model_after_generation_and_upscale_mode(sd15_model: Path, tmp_path: Path) -> None:
+    from sdcpp.testing import ensure_esrgan
+
+    from conftest import CACHE_DIR
+
+    esrgan = ensure_esrgan(CACHE_DIR, scale=2)
+    generated = tmp_path / "gen.png"
+    result = run_cli("-m", str(sd15_model), "-p", "a cat", "-W", "64", "-H", "64", "--steps", "1", "-t", "2",
+                     "--upscale-model", str(esrgan), "-o", str(generated))
+    assert result.returncode == 0, result.stderr
+    with Image.open(generated) as image:
+        assert image.size == (128, 128)
+    upscaled = tmp_path / "up.png"
+    result = run_cli("-M", "upscale", "--upscale-model", str(esrgan), "-i", str(generated), "-o", str(upscaled))
+    assert result.returncode == 0, result.stderr
+    with Image.open(upscaled) as image:
+        assert image.size == (256, 256)
