@@ -12,6 +12,8 @@ import numpy as np
 
 import sdcpp
 
+from .quality import psnr  # noqa: F401  (re-exported for benchmarks.deepcache)
+
 _SAMPLING = re.compile(r"sampling completed, taking ([0-9.]+)s")
 
 
@@ -60,8 +62,3 @@ def median_timing(context: sdcpp.Context, repeats: int, **options: Any) -> tuple
     samples = [run.sampling_s for run in runs]
     spread = (max(samples) - min(samples)) / statistics.median(samples) if len(samples) > 1 else 0.0
     return middle, spread
-
-
-def psnr(reference: np.ndarray, image: np.ndarray) -> float:
-    mse = float(np.mean((reference.astype(np.float64) - image.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))

@@ -1,5 +1,7 @@
 """DeepCache speed and fidelity on the synthetic SD1.x model, as ratios against a no-cache
-baseline measured in the same run (DESIGN.md section 5).
+baseline measured in the same run (DESIGN.md section 5). The first benchmark of the project, kept
+for benchmarks/results/deepcache-256.json; ``python -m benchmarks.run`` supersedes it (interleaved
+baselines, SSIM, peak RSS, per-step times, binding and thread sections).
 
     python -m benchmarks.deepcache                 # 256x256 and 512x512, 20 steps, euler, cfg 7
     python -m benchmarks.deepcache --sizes 256 --repeats 1 --json out.json

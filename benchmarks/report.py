@@ -1,5 +1,7 @@
-"""Turn benchmark JSON rows (benchmarks/deepcache.py --json) into a Markdown table.
+"""Markdown tables from benchmark JSON: results documents of ``python -m benchmarks.run`` or the
+older row lists of ``python -m benchmarks.deepcache --json``.
 
+    python -m benchmarks.report benchmarks/results/measured.json
     python -m benchmarks.report benchmarks/results/deepcache-256.json
 """
 from __future__ import annotations
@@ -7,14 +9,19 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
+from typing import Any
+
+from .tables import document_markdown, perf_table
 
 
-def markdown(rows: list[dict]) -> str:
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table of the older row-list format (benchmarks.deepcache)."""
     lines = ["| size | setting | sampling speed-up | end-to-end | S(N,f) | measured/theory | PSNR vs no cache | full/reused |",
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         theory = row["theoretical_speedup"]
-        has_theory = not math.isnan(theory)
+        has_theory = theory is not None and not math.isnan(theory)
         theory_text = f"{theory:.2f}x" if has_theory else "-"
         ratio_text = f"{row['measured_over_theoretical']:.0%}" if has_theory else "-"
         lines.append(
@@ -25,11 +32,21 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
+    perf: list[dict[str, Any]] = []
     for path in argv:
         with open(path) as stream:
-            rows += json.load(stream)
-    print(markdown(rows))
+            data = json.load(stream)
+        if isinstance(data, dict) and "samples_per_full_call" in data:
+            perf.append(data)
+        elif isinstance(data, dict):
+            print(document_markdown(data, Path(path).stem))
+        else:
+            rows += data
+    if perf:
+        print(perf_table(perf))
+    if rows:
+        print(markdown(rows))
     return 0
 
 
