@@ -458,6 +458,60 @@ def raw_engine(out: Path, count: int, seed: int, timeout: float) -> dict[str, An
     return {"loaded": count, "outcomes": outcomes, "examples": examples}
 
 
+def atheris_fuzz(seconds: float, out: Path, engine: bool, timeout: float) -> int:
+    """Coverage-guided fuzzing with atheris (libFuzzer): the validator runs in-process, instrumented;
+    inputs it accepts are loaded by the engine in the child process. A validator exception other
+    than ModelLoadError, or an engine crash/hang, stops the run and libFuzzer keeps the input."""
+    import atheris  # pip install atheris (the "fuzz" extra)
+
+    from sdcpp import model_check
+    from sdcpp.errors import ModelLoadError
+
+    atheris.instrument_func(model_check.inspect_model)
+    for name in dir(model_check):  # the validator's helpers, for coverage feedback
+        value = getattr(model_check, name)
+        if callable(value) and getattr(value, "__module__", None) == model_check.__name__ \
+                and hasattr(value, "__code__"):
+            setattr(model_check, name, atheris.instrument_func(value))
+
+    seeds = make_seeds(out / "seeds")
+    corpus = out / "atheris-corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for seed_file in seeds:
+        shutil.copyfile(seed_file, corpus / seed_file.name)
+    work = out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    probe = EngineProbe(timeout) if engine else None
+    counts = {"tried": 0, "accepted": 0}
+
+    def test_one_input(data: bytes) -> None:
+        suffix = ".gguf" if data[:4] == b"GGUF" else ".ckpt" if data[:2] == b"PK" else ".safetensors"
+        candidate = work / f"atheris{suffix}"
+        candidate.write_bytes(data)
+        counts["tried"] += 1
+        try:
+            model_check.inspect_model(candidate)
+        except ModelLoadError:
+            return
+        counts["accepted"] += 1
+        if probe is not None:
+            verdict, detail = probe.load(candidate)
+            if verdict in ("crash", "hang"):
+                raise RuntimeError(f"engine {verdict} ({detail}) on a file validation accepted")
+
+    atheris.Setup([sys.argv[0], f"-max_total_time={int(seconds)}", f"-artifact_prefix={out}/crashes-",
+                   "-max_len=65536", str(corpus)], test_one_input)
+    try:
+        atheris.Fuzz()
+    except SystemExit:
+        pass
+    finally:
+        if probe is not None:
+            probe.close()
+        print(json.dumps(counts), file=sys.stderr)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to fuzz")
@@ -467,10 +521,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds an engine load may take")
     parser.add_argument("--raw-engine", type=int, default=0, metavar="N",
                         help="instead: feed N mutants to the engine without validation and count its crashes")
+    parser.add_argument("--atheris", action="store_true",
+                        help="coverage-guided fuzzing with atheris/libFuzzer instead of the built-in mutator")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         return probe_main()
+    if args.atheris:
+        return atheris_fuzz(args.seconds, args.out, not args.no_engine, args.timeout)
     if args.raw_engine:
         print(json.dumps(raw_engine(args.out, args.raw_engine, args.seed, args.timeout), indent=2))
         return 0

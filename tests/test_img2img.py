@@ -37,3 +37,11 @@ def test_pil_and_numpy_init_images_are_equivalent(context: sdcpp.Context) -> Non
 def test_bad_init_images(context: sdcpp.Context, init_image: object, options: dict, message: str) -> None:
     with pytest.raises(sdcpp.InvalidArgument, match=message):
         context.txt2img("a cat", init_image=init_image, steps=2, **options)  # type: ignore[arg-type]
+
+
+def test_strength_zero_returns_the_init_image(context: sdcpp.Context) -> None:
+    init = np.random.default_rng(5).integers(0, 256, (72, 80, 3), dtype=np.uint8)
+    result = context.generate("a cat", init_image=init, strength=0.0, steps=4, seed=1, batch_count=2)
+    for image in result.images:
+        np.testing.assert_array_equal(image, init)
+    assert result.cache_stats == sdcpp.CacheStats(0, 0)

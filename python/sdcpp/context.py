@@ -388,7 +388,8 @@ class Context(EngineHandle):
             init_image: start from this image (img2img), a uint8 (H, W, 3) array or a PIL image of
                 size ``width`` x ``height``.
             mask: inpainting mask of the init image's size: white (255) is repainted, black kept.
-            strength: img2img denoising strength in [0, 1]; 1 ignores the init image's content.
+            strength: img2img denoising strength in [0, 1]; 1 ignores the init image's content,
+                0 returns the init image unchanged (without running the model).
             control_image: the ControlNet's input (needs ``control_net=`` on the Context).
             control_strength: how strongly the ControlNet steers, in [0, 10].
             ref_images: reference images for edit models (Flux Kontext, Qwen-Image-Edit).
@@ -575,11 +576,17 @@ class Context(EngineHandle):
                 fill_deepcache(c_params.cache, deepcache_settings)
             elif cache_mode not in (None, "disabled"):
                 fill_upstream_cache(c_params.cache, cache_mode, parse_cache_options(cache_options))
-            images_out = self._run(ptr, c_params, batch_count, progress, preview,
-                                   (preview_mode, preview_every, preview_noisy))
-            c_stats = ffi.new("sd_cache_stats_t*")
-            lib.sd_get_cache_stats(ptr, c_stats)
-            stats = CacheStats(int(c_stats.full_evaluations), int(c_stats.reused_evaluations))
+            if "init_image" in images and strength == 0.0 and hires_fix is None:
+                # Strength 0 means "change nothing". The engine would still run one step at its
+                # smallest sigma and round-trip the VAE; return the init image itself instead.
+                images_out = [images["init_image"].copy() for _ in range(batch_count)]
+                stats = CacheStats(0, 0)
+            else:
+                images_out = self._run(ptr, c_params, batch_count, progress, preview,
+                                       (preview_mode, preview_every, preview_noisy))
+                c_stats = ffi.new("sd_cache_stats_t*")
+                lib.sd_get_cache_stats(ptr, c_stats)
+                stats = CacheStats(int(c_stats.full_evaluations), int(c_stats.reused_evaluations))
         # The engine renders at a size rounded up to what the model needs (a multiple of 64 for
         # SD U-Nets); hand back the size that was asked for, cut from the centre.
         out_w, out_h = (width, height) if hires_fix is None else (hires_fix.width, hires_fix.height)

@@ -35,6 +35,7 @@ import pickletools
 import stat
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any, Optional
 
@@ -447,7 +448,8 @@ def _check_safetensors(stream: IO[bytes], size: int) -> tuple[TensorInfo, ...]:
 def _check_ckpt(stream: IO[bytes], size: int) -> tuple[TensorInfo, ...]:
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error,
+            NotImplementedError) as error:
         raise _Malformed(f"corrupt .ckpt file: not a readable zip archive ({error})") from None
     with archive:
         entries = archive.infolist()
@@ -465,7 +467,10 @@ def _check_ckpt(stream: IO[bytes], size: int) -> tuple[TensorInfo, ...]:
                 raise _Malformed(f"{entry.filename} is {entry.file_size} bytes (at most {MAX_PICKLE_SIZE})")
             try:
                 data = archive.read(entry)
-            except (zipfile.BadZipFile, ValueError, EOFError, OSError, struct.error, RuntimeError) as error:
+            except (zipfile.BadZipFile, ValueError, EOFError, OSError, struct.error, RuntimeError,
+                    NotImplementedError, zlib.error) as error:
+                # NotImplementedError: a "version needed to extract" zipfile does not support
+                # (found by the atheris run of scripts/fuzz_loader.py).
                 raise _Malformed(f"corrupt .ckpt file: cannot read {entry.filename} ({error})") from None
             tensors.extend(_scan_pickle(data, entry.filename))
     return tuple(tensors)
