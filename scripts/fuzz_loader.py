@@ -494,6 +494,8 @@ def atheris_fuzz(seconds: float, out: Path, engine: bool, timeout: float) -> int
         except ModelLoadError:
             return
         counts["accepted"] += 1
+        # libFuzzer ends the process without returning: keep the figures on disk as they change.
+        (out / "atheris-counts.json").write_text(json.dumps(counts))
         if probe is not None:
             verdict, detail = probe.load(candidate)
             if verdict in ("crash", "hang"):
