@@ -78,9 +78,11 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def sd15_safetensors(sd15_model: Path) -> Path:
-    path = sd15_model.parent / SYNTHETIC_F16
-    if not path.exists():
-        pytest.skip(f"{SYNTHETIC_F16} not in the cache")
+    """The synthetic SD1.x checkpoint as f16 safetensors (written next to the GGUF when missing)."""
+    from sdcpp.testing import ensure_synthetic_checkpoint
+
+    path = ensure_synthetic_checkpoint("sd15", "f16", cache_dir=sd15_model.parent.parent)
+    assert path.name == SYNTHETIC_F16
     return path
 
 
