@@ -153,3 +153,18 @@ def large_subset(threads: int = 2) -> list[Group]:
     """512x512: one baseline and N=3 d=0 (about 25 minutes on 2 cores)."""
     return [Group("sd15", "q8_0", 512, 20, "euler", 7.0, (Variant("deepcache", 3, 0),), threads,
                   baseline_every=0, trailing_baseline=False)]
+
+
+def evidence_subset(threads: int = 2) -> list[Group]:
+    """What fits about 90 minutes of a quiet 2-core machine beyond the 256x256 grid: the 512x512
+    DeepCache grid (N=2/3/5, cfg 1, so that each baseline is 20 U-Net calls), the SDXL layout at
+    512x512 with N=3 d=0/1, 50 steps (q4_0) and dpm++2m at 256x256."""
+    grid512 = tuple(deepcache_variants((3, 5), (0, 1, 2))) + (Variant("deepcache", 2, 0),) + UPSTREAM_VARIANTS
+    pair = (Variant("deepcache", 3, 0), Variant("deepcache", 5, 1))
+    return [
+        Group("sd15", "q8_0", 512, 20, "euler", 1.0, grid512, threads, baseline_every=5),
+        Group("sdxl", "q8_0", 512, 10, "euler", 1.0, tuple(deepcache_variants((3,), (0, 1))), threads,
+              baseline_every=0, trailing_baseline=False),
+        Group("sd15", "q4_0", 256, 50, "euler", 1.0, pair, threads, baseline_every=0, trailing_baseline=False),
+        Group("sd15", "q8_0", 256, 20, "dpm++2m", 7.0, pair, threads, baseline_every=0, trailing_baseline=False),
+    ]

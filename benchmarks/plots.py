@@ -3,7 +3,8 @@
     python -m benchmarks.plots benchmarks/results/measured.json [--reference benchmarks/results/deepcache-256.json]
 
 Writes docs/img/speedup-vs-interval.png, docs/img/psnr-vs-speedup.png and docs/img/image-grid.png
-(each kept well under 200 KB: small figures, 8-bit palette PNGs).
+(``--suffix -512`` inserts "-512" before ".png"; each kept well under 200 KB: small figures, 8-bit
+palette PNGs).
 """
 from __future__ import annotations
 
@@ -177,13 +178,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("results", type=Path, nargs="+", help="results JSON; the first one drives the figures")
     parser.add_argument("--reference", type=Path, help="an earlier list-of-rows JSON to overlay")
     parser.add_argument("--out", type=Path, default=IMG_DIR)
+    parser.add_argument("--suffix", default="", help="appended to each figure's file name, e.g. -512")
     args = parser.parse_args(argv)
     documents = [json.loads(path.read_text()) for path in args.results]
     rows = [row for document in documents for row in _rows(document)]
     reference = _rows(json.loads(args.reference.read_text())) if args.reference else None
-    speedup_vs_interval(_rows(documents[0]), reference, args.out / "speedup-vs-interval.png")
-    psnr_vs_speedup(rows, args.out / "psnr-vs-speedup.png")
-    image_grid(documents, args.out / "image-grid.png")
+    speedup_vs_interval(_rows(documents[0]), reference, args.out / f"speedup-vs-interval{args.suffix}.png")
+    psnr_vs_speedup(rows, args.out / f"psnr-vs-speedup{args.suffix}.png")
+    image_grid(documents, args.out / f"image-grid{args.suffix}.png")
     return 0
 
 

@@ -36,13 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="a few minutes at 128x128")
-    mode.add_argument("--preset", choices=("full", "measured", "variations", "large"), default="full",
+    mode.add_argument("--preset", choices=("full", "measured", "variations", "large", "evidence"), default="full",
                       help="full: the whole grid (selection flags apply); measured: a 256x256 subset "
                            "(about an hour on 2 quiet cores); variations: cfg 1, q4_0 and dpm++2m at 128x128; "
-                           "large: one 512x512 baseline + N=3 d=0")
+                           "large: one 512x512 baseline + N=3 d=0; evidence: 512x512 grid at cfg 1, SDXL 512 "
+                           "N=3 d=0/1, 50 steps and dpm++2m at 256 (about 90 minutes on 2 quiet cores)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--name", help="results file name (default: quick / measured / full, plus a time stamp)")
     parser.add_argument("--plan", action="store_true", help="print the planned groups and exit")
+    parser.add_argument("--groups", nargs="+", metavar="TEXT",
+                        help="run only the planned groups whose tag contains one of these texts (see --plan)")
     selection = parser.add_argument_group("full-grid selection")
     selection.add_argument("--quants", nargs="+", default=["q8_0", "q4_0"])
     selection.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
@@ -76,6 +79,8 @@ def planned_groups(args: argparse.Namespace) -> list[grid.Group]:
         return grid.variations_subset(args.threads)
     if args.preset == "large":
         return grid.large_subset(args.threads)
+    if args.preset == "evidence":
+        return grid.evidence_subset(args.threads)
     return grid.full_grid(quants=args.quants, sizes=args.sizes, steps=args.steps, methods=args.methods,
                           cfgs=args.cfgs, intervals=args.intervals, depths=args.depths,
                           upstream=not args.no_upstream, sdxl=not args.no_sdxl, threads=args.threads,
@@ -85,6 +90,11 @@ def planned_groups(args: argparse.Namespace) -> list[grid.Group]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     groups = planned_groups(args)
+    if args.groups:
+        groups = [group for group in groups if any(text in group.tag for text in args.groups)]
+        if not groups:
+            print(f"no planned group matches {args.groups}; see --plan", file=sys.stderr)
+            return 2
     if args.plan:
         for group in groups:
             print(f"{group.tag}: {len(group.schedule())} runs: {' '.join(v.label for v in group.schedule())}")

@@ -1,7 +1,7 @@
 """Markdown tables from a results document (benchmarks/results/*.json)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 
 def _num(value: Any, fmt: str, suffix: str = "") -> str:
@@ -17,108 +17,107 @@ def _load(row: dict[str, Any]) -> str:
     return "-" if low is None else f"{low:.1f}-{high:.1f}"
 
 
+def _markdown(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: a header line, the separator, one line per row of cells."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+def _x(value: Any) -> str:
+    return _num(value, ".2f", "x")
+
+
 def cache_table(rows: Iterable[dict[str, Any]]) -> str:
     """One line per cache setting: speed-ups vs the bracketing baselines, theory, fidelity, memory."""
-    lines = ["| model | size | steps | sampler | cfg | threads | setting | sampling x | sampling CPU x | end-to-end x "
-             "| end-to-end CPU x | S(N,f) | S(schedule) | meas/S(N,f) | PSNR dB | SSIM | peak RSS MiB (base) "
-             "| full/reused | runs | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(
-            f"| {row['kind']} {row['quant']} | {row['size']} | {row['steps']} | {row['method']} | {row['cfg_scale']:g} "
-            f"| {row['threads']} | {row['setting']} | {_num(row['sampling_speedup'], '.2f', 'x')} "
-            f"| {_num(row.get('sampling_cpu_speedup'), '.2f', 'x')} "
-            f"| {_num(row['total_speedup'], '.2f', 'x')} | {_num(row.get('cpu_speedup'), '.2f', 'x')} "
-            f"| {_num(row.get('theoretical_speedup'), '.2f', 'x')} | {_num(row.get('theoretical_speedup_schedule'), '.2f', 'x')} "
-            f"| {_num(row.get('measured_over_theoretical'), '.0%')} "
-            f"| {_num(row['psnr_db'], '.1f')} | {_num(row['ssim'], '.4f')} "
-            f"| {_num(row['peak_rss_mib'], '.0f')} ({_num(row['baseline_peak_rss_mib'], '.0f')}) "
-            f"| {row['full_evaluations']}/{row['reused_evaluations']} | {row['runs']} | {_load(row)} |")
-    return "\n".join(lines)
+    headers = ("model", "size", "steps", "sampler", "cfg", "threads", "setting", "sampling x", "sampling CPU x",
+               "end-to-end x", "end-to-end CPU x", "S(N,f)", "S(schedule)", "meas/S(N,f)", "PSNR dB", "SSIM",
+               "peak RSS MiB (base)", "full/reused", "runs", "load")
+    return _markdown(headers, (
+        (f"{row['kind']} {row['quant']}", str(row["size"]), str(row["steps"]), row["method"], f"{row['cfg_scale']:g}",
+         str(row["threads"]), row["setting"], _x(row["sampling_speedup"]), _x(row.get("sampling_cpu_speedup")),
+         _x(row["total_speedup"]), _x(row.get("cpu_speedup")), _x(row.get("theoretical_speedup")),
+         _x(row.get("theoretical_speedup_schedule")), _num(row.get("measured_over_theoretical"), ".0%"),
+         _num(row["psnr_db"], ".1f"), _num(row["ssim"], ".4f"),
+         f"{_num(row['peak_rss_mib'], '.0f')} ({_num(row['baseline_peak_rss_mib'], '.0f')})",
+         f"{row['full_evaluations']}/{row['reused_evaluations']}", str(row["runs"]), _load(row))
+        for row in rows))
 
 
 def step_table(rows: Iterable[dict[str, Any]]) -> str:
     """Where a DeepCache run's sampling time goes: full vs shallow step times against the baseline."""
-    lines = ["| model | size | cfg | setting | baseline step s | full step s | shallow step s | f (FLOPs) "
-             "| f (wall, in-run) | f (CPU, in-run) | full step vs baseline step | S(N, f wall) | sampling x |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        if "f_effective" not in row:
-            continue
-        lines.append(
-            f"| {row['kind']} {row['quant']} {row['method']} | {row['size']} | {row['cfg_scale']:g} | {row['setting']} "
-            f"| {_num(row['baseline_step_s'], '.2f')} | {_num(row['full_step_s'], '.2f')} "
-            f"| {_num(row['shallow_step_s'], '.2f')} | {_num(row['shallow_fraction'], '.3f')} "
-            f"| {_num(row['f_effective'], '.3f')} | {_num(row.get('f_effective_cpu'), '.3f')} "
-            f"| {_num(row['full_step_overhead'], '+.1%')} "
-            f"| {_num(row['speedup_from_f_effective'], '.2f', 'x')} | {_num(row['sampling_speedup'], '.2f', 'x')} |")
-    return "\n".join(lines)
+    headers = ("model", "size", "cfg", "setting", "baseline step s", "full step s", "shallow step s", "f (FLOPs)",
+               "f (wall, in-run)", "f (CPU, in-run)", "full step vs baseline step", "S(N, f wall)", "sampling x")
+    return _markdown(headers, (
+        (f"{row['kind']} {row['quant']} {row['method']}", str(row["size"]), f"{row['cfg_scale']:g}", row["setting"],
+         _num(row["baseline_step_s"], ".2f"), _num(row["full_step_s"], ".2f"), _num(row["shallow_step_s"], ".2f"),
+         _num(row["shallow_fraction"], ".3f"), _num(row["f_effective"], ".3f"),
+         _num(row.get("f_effective_cpu"), ".3f"), _num(row["full_step_overhead"], "+.1%"),
+         _x(row["speedup_from_f_effective"]), _x(row["sampling_speedup"]))
+        for row in rows if "f_effective" in row))
 
 
 def upstream_table(rows: Iterable[dict[str, Any]]) -> str:
     """ucache/spectrum: how many steps they skipped, and the speed-up that allows."""
-    lines = ["| model | size | steps | cfg | setting | computed/skipped steps | speed-up from skipping | sampling x "
-             "| PSNR dB | SSIM |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        if "skipped_steps" not in row:
-            continue
-        lines.append(
-            f"| {row['kind']} {row['quant']} {row['method']} | {row['size']} | {row['steps']} | {row['cfg_scale']:g} "
-            f"| {row['setting']} | {row['computed_steps']}/{row['skipped_steps']} "
-            f"| {_num(row['structural_speedup'], '.2f', 'x')} | {_num(row['sampling_speedup'], '.2f', 'x')} "
-            f"| {_num(row['psnr_db'], '.1f')} | {_num(row['ssim'], '.4f')} |")
-    return "\n".join(lines)
+    headers = ("model", "size", "steps", "cfg", "setting", "computed/skipped steps", "speed-up from skipping",
+               "sampling x", "PSNR dB", "SSIM")
+    return _markdown(headers, (
+        (f"{row['kind']} {row['quant']} {row['method']}", str(row["size"]), str(row["steps"]),
+         f"{row['cfg_scale']:g}", row["setting"], f"{row['computed_steps']}/{row['skipped_steps']}",
+         _x(row["structural_speedup"]), _x(row["sampling_speedup"]), _num(row["psnr_db"], ".1f"),
+         _num(row["ssim"], ".4f"))
+        for row in rows if "skipped_steps" in row))
 
 
 def baseline_table(groups: Iterable[dict[str, Any]]) -> str:
     """Per group: the baseline's stage times (engine timers) and how much repeated baselines varied."""
-    lines = ["| group | baseline runs | sampling s | text encoder s | VAE decode s | generate s | wall s "
-             "| spread of sampling | identical images |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    headers = ("group", "baseline runs", "sampling s", "text encoder s", "VAE decode s", "generate s", "wall s",
+               "spread of sampling", "identical images")
+    cells = []
     for entry in groups:
         runs = [run for run in entry["runs"] if run["setting"] == "baseline"]
         if not runs:
             continue
-        first = runs[0]
-        row = entry["rows"][0] if entry["rows"] else {}
-        lines.append(
-            f"| {entry['group']['tag']} | {len(runs)} | {_num(row.get('baseline_sampling_s'), '.1f')} "
-            f"| {_num(first['stages'].get('conditioning_s'), '.2f')} | {_num(first['stages'].get('decode_s'), '.2f')} "
-            f"| {_num(first['stages'].get('generate_s'), '.1f')} | {_num(first['wall_s'], '.1f')} "
-            f"| {_num(row.get('baseline_spread'), '.1%')} | {row.get('baseline_images_identical', '-')} |")
-    return "\n".join(lines)
+        first, row = runs[0], (entry["rows"][0] if entry["rows"] else {})
+        cells.append((entry["group"]["tag"], str(len(runs)), _num(row.get("baseline_sampling_s"), ".1f"),
+                      _num(first["stages"].get("conditioning_s"), ".2f"), _num(first["stages"].get("decode_s"), ".2f"),
+                      _num(first["stages"].get("generate_s"), ".1f"), _num(first["wall_s"], ".1f"),
+                      _num(row.get("baseline_spread"), ".1%"), str(row.get("baseline_images_identical", "-"))))
+    return _markdown(headers, cells)
 
 
 def binding_table(items: Iterable[dict[str, Any]]) -> str:
-    lines = ["| size | steps | cfg | threads | runs (py/cli) | wall ratio | CPU-time ratio | generate_image ratio "
-             "| sampling ratio | peak RSS ratio | py peak MiB | cli peak MiB | same image | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    """Python API against sd-cli, per case: time, CPU-time and peak-RSS ratios, identity of images."""
+    headers = ("size", "steps", "cfg", "threads", "runs (py/cli)", "wall ratio", "CPU-time ratio",
+               "generate_image ratio", "sampling ratio", "peak RSS ratio", "py peak MiB", "cli peak MiB",
+               "same image", "load")
+    cells = []
     for item in items:
         case, runs = item["case"], item["runs"]
         py = [run for run in runs if run["kind"] == "python"]
         cli = [run for run in runs if run["kind"] == "sd-cli"]
         loads = [run["load_before"][0] for run in runs if run["load_before"]]
-        lines.append(
-            f"| {case['size']} | {case['steps']} | {case['cfg_scale']:g} | {case['threads']} | {len(py)}/{len(cli)} "
-            f"| {_num(item['wall_ratio'], '.3f')} | {_num(item.get('cpu_ratio'), '.3f')} "
-            f"| {_num(item['generate_ratio'], '.3f')} "
-            f"| {_num(item['sampling_ratio'], '.3f')} | {_num(item['peak_rss_ratio'], '.3f')} "
-            f"| {_num(max(run['peak_rss_mib'] for run in py), '.0f')} | {_num(max(run['peak_rss_mib'] for run in cli), '.0f')} "
-            f"| {item['images_identical']} | {min(loads):.1f}-{max(loads):.1f} |")
-    return "\n".join(lines)
+        cells.append((str(case["size"]), str(case["steps"]), f"{case['cfg_scale']:g}", str(case["threads"]),
+                      f"{len(py)}/{len(cli)}", _num(item["wall_ratio"], ".3f"), _num(item.get("cpu_ratio"), ".3f"),
+                      _num(item["generate_ratio"], ".3f"), _num(item["sampling_ratio"], ".3f"),
+                      _num(item["peak_rss_ratio"], ".3f"), _num(max(run["peak_rss_mib"] for run in py), ".0f"),
+                      _num(max(run["peak_rss_mib"] for run in cli), ".0f"), str(item["images_identical"]),
+                      f"{min(loads):.1f}-{max(loads):.1f}"))
+    return _markdown(headers, cells)
 
 
 def threads_table(items: Iterable[dict[str, Any]]) -> str:
-    lines = ["| size | steps | cfg | threads | sampling s | wall s | sampling speed-up | efficiency | load |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """Sampling time per thread count and the speed-up over 1 thread."""
+    headers = ("size", "steps", "cfg", "threads", "sampling s", "wall s", "sampling speed-up", "efficiency", "load")
+    cells = []
     for item in items:
         for summary in item["summary"]:
             loads = [run["load_before"][0] for run in item["runs"] if run["threads"] == summary["threads"]]
-            lines.append(
-                f"| {item['size']} | {item['steps']} | {item['cfg_scale']:g} | {summary['threads']} "
-                f"| {summary['sampling_s']:.2f} | {summary['wall_s']:.2f} | {summary['sampling_speedup']:.2f}x "
-                f"| {summary['efficiency']:.0%} | {min(loads):.1f}-{max(loads):.1f} |")
-    return "\n".join(lines)
+            cells.append((str(item["size"]), str(item["steps"]), f"{item['cfg_scale']:g}", str(summary["threads"]),
+                          f"{summary['sampling_s']:.2f}", f"{summary['wall_s']:.2f}",
+                          f"{summary['sampling_speedup']:.2f}x", f"{summary['efficiency']:.0%}",
+                          f"{min(loads):.1f}-{max(loads):.1f}"))
+    return _markdown(headers, cells)
 
 
 def perf_table(documents: Iterable[dict[str, Any]]) -> str:

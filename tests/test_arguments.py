@@ -172,6 +172,39 @@ def test_other_entry_points_refuse_bad_arguments(tmp_path: Path) -> None:
         sdcpp.canny(IMAGE, high_threshold=2.0)
 
 
+def test_save_png_without_overwrite_has_one_winner_among_concurrent_writers(tmp_path: Path) -> None:
+    """overwrite=False is atomic: of writers racing for one name exactly one succeeds, the file is
+    that writer's complete image, and no temporary file is left behind."""
+    import threading
+
+    from PIL import Image
+
+    target = tmp_path / "race.png"
+    images = [np.full((8, 8, 3), value, np.uint8) for value in range(0, 240, 15)]
+    outcomes: list[object] = [None] * len(images)
+    start = threading.Barrier(len(images))
+
+    def write(index: int) -> None:
+        start.wait()
+        try:
+            sdcpp.save_png(images[index], target, overwrite=False)
+            outcomes[index] = "written"
+        except sdcpp.InvalidArgument as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=write, args=(index,)) for index in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [index for index, outcome in enumerate(outcomes) if outcome == "written"]
+    assert len(winners) == 1, outcomes
+    assert all("output file exists" in str(outcome) for outcome in outcomes if outcome != "written")
+    with Image.open(target) as written:
+        assert np.array_equal(np.asarray(written.convert("RGB")), images[winners[0]])
+    assert [path.name for path in tmp_path.iterdir()] == ["race.png"]
+
+
 CLI_CASES: list[tuple[list[str], int, str]] = [
     (["--steps", "many"], 2, "invalid int value"),
     (["--cfg-scale", "nan"], 1, "finite number"),

@@ -28,6 +28,7 @@ from PIL import Image
 from . import params as P
 from .cache import CACHE_MODES
 from .errors import InvalidArgument, SdcppError
+from .images import check_output_path
 
 MODES = ("img_gen", "vid_gen", "upscale", "convert", "metadata")
 # sd-cli's pattern for printf-style frame numbers in -o (examples/cli/main.cpp).
@@ -220,12 +221,7 @@ def output_paths(output: str, count: int, begin_index: int = -1) -> list[Path]:
 
 def _check_outputs(paths: Sequence[Path], overwrite: bool) -> None:
     for path in paths:
-        if not path.parent.is_dir():
-            raise InvalidArgument(f"output directory does not exist: {path.parent}")
-        if path.is_dir():
-            raise InvalidArgument(f"output path is a directory: {path}")
-        if not overwrite and path.exists():
-            raise InvalidArgument(f"output file exists: {path} (drop --no-overwrite to replace it)")
+        check_output_path(path, overwrite, hint=" (drop --no-overwrite to replace it)")
 
 
 def _load_image(flag: str, path: Optional[str], size: Optional[tuple[int, int]] = None,

@@ -686,9 +686,9 @@ def _version() -> str:
 
 
 def _generator() -> dict[str, str]:
-    from .info import build_info
+    from .info import _build_info
 
-    info = build_info()
+    info = _build_info()
     return {"name": "sdcpp", "version": info["sdcpp"], "engine_version": info["engine_version"],
             "commit": info["engine_commit"], "patch_series": info["patch_series"][:12]}
 

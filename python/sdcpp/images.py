@@ -3,6 +3,7 @@ and PNG files written atomically (a temporary name, then rename)."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Optional, Union
 
@@ -94,19 +95,12 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(image), mode="RGB") if image.ndim == 3 else Image.fromarray(image)
 
 
-def save_png(image: Union[np.ndarray, Image.Image], path: "os.PathLike[str] | str", parameters: Optional[str] = None,
-             *, overwrite: bool = True) -> Path:
-    """Write an image as PNG; ``parameters`` is stored as the A1111/sd-cli ``parameters`` text chunk.
+def check_output_path(path: "os.PathLike[str] | str", overwrite: bool = True, hint: str = "") -> Path:
+    """Return ``path`` as a Path if an image can be written there, else raise InvalidArgument.
 
-    The file appears complete or not at all: it is written under a temporary name in the same
-    directory and renamed. With ``overwrite=False`` an existing file is an error.
-    See :func:`sdcpp.metadata.format_parameters` for the text sd-cli writes and reads.
+    The directory must exist, the path must not be a directory, and with ``overwrite=False`` the
+    file must not exist yet (``hint`` is appended to that message, e.g. the flag that allows it).
     """
-    if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGB"))
-    array = np.asarray(image)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise InvalidArgument(f"image must be a uint8 array of shape (H, W, 3), got {array.dtype} {array.shape}")
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
         raise InvalidArgument("path must be a non-empty path")
     target = Path(os.fspath(path))
@@ -115,17 +109,49 @@ def save_png(image: Union[np.ndarray, Image.Image], path: "os.PathLike[str] | st
     if target.is_dir():
         raise InvalidArgument(f"output path is a directory: {target}")
     if not overwrite and target.exists():
-        raise InvalidArgument(f"output file exists: {target}")
+        raise InvalidArgument(f"output file exists: {target}{hint}")
+    return target
+
+
+def save_png(image: Union[np.ndarray, Image.Image], path: "os.PathLike[str] | str", parameters: Optional[str] = None,
+             *, overwrite: bool = True) -> Path:
+    """Write an image as PNG; ``parameters`` is stored as the A1111/sd-cli ``parameters`` text chunk.
+
+    The file appears complete or not at all: it is written under a temporary name in the same
+    directory and renamed. With ``overwrite=False`` an existing file is an error, also when another
+    writer creates it meanwhile (the file is put in place with a hard link, which never replaces).
+    See :func:`sdcpp.metadata.format_parameters` for the text sd-cli writes and reads.
+    """
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGB"))
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise InvalidArgument(f"image must be a uint8 array of shape (H, W, 3), got {array.dtype} {array.shape}")
+    target = check_output_path(path, overwrite)
     info = PngImagePlugin.PngInfo()
     if parameters is not None:
         info.add_text("parameters", parameters)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         Image.fromarray(array).save(temporary, format="PNG", pnginfo=info)
-        if not overwrite and target.exists():
-            raise InvalidArgument(f"output file exists: {target}")
-        os.replace(temporary, target)
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            _link_without_replacing(temporary, target)
     finally:
         if temporary.exists():
             temporary.unlink()
     return target
+
+
+def _link_without_replacing(source: Path, target: Path) -> None:
+    """Put ``source`` in place as ``target`` unless ``target`` exists, atomically where the file
+    system has hard links (elsewhere a check followed by a rename)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise InvalidArgument(f"output file exists: {target}") from None
+    except OSError:  # no hard links on this file system
+        if target.exists():
+            raise InvalidArgument(f"output file exists: {target}") from None
+        os.replace(source, target)

@@ -1,6 +1,8 @@
 """What was built: package version, engine version, patch series, backend, CPU features."""
 from __future__ import annotations
 
+import functools
+
 from ._ffi import BACKEND, PACKAGE_VERSION, PATCH_SERIES_HASH, lib, to_str
 
 ENGINE_SOURCE = "stable-diffusion.cpp from the sdist of stable-diffusion-cpp-python 0.4.7"
@@ -13,6 +15,12 @@ def system_info() -> str:
 
 def build_info() -> dict[str, str]:
     """Versions and build settings of the compiled engine, for bug reports and result metadata."""
+    return dict(_build_info())
+
+
+@functools.lru_cache(maxsize=1)
+def _build_info() -> dict[str, str]:
+    """The engine's build facts, read once: they cannot change in a running process."""
     return {
         "sdcpp": PACKAGE_VERSION,
         "engine": ENGINE_SOURCE,

@@ -1,0 +1,95 @@
+"""The benchmark tooling (benchmarks/): plans, theory, fidelity metrics and the committed results.
+
+Speed itself is never asserted here (that is what benchmarks/ prints); these tests check that the
+scripts plan what they say, that the formulas are right, and that every results file in the
+repository still renders, so docs/performance.md can be regenerated from it.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = sorted((REPO / "benchmarks" / "results").glob("*.json"))
+
+pytest.importorskip("benchmarks.grid", reason="run from the repository root")
+
+from benchmarks import grid  # noqa: E402
+from benchmarks.flops import shallow_fraction, theoretical_speedup  # noqa: E402
+from benchmarks.quality import psnr, ssim  # noqa: E402
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("preset", ["--quick", "--preset=measured", "--preset=variations", "--preset=large",
+                                    "--preset=evidence", "--preset=full"])
+def test_every_preset_plans_baselines_around_its_variants(preset: str) -> None:
+    planned = _run(preset, "--plan")
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    assert lines
+    for line in lines:
+        runs = line.split(": ", 2)[2]
+        assert runs.startswith("baseline "), line  # every group starts with its own baseline
+
+
+def test_full_grid_is_the_cross_product_the_issue_lists() -> None:
+    groups = grid.full_grid()
+    sd15 = [group for group in groups if group.kind == "sd15"]
+    assert len(sd15) == 2 * 2 * 2 * 2 * 2  # quant x size x steps x sampler x cfg
+    assert {(v.interval, v.depth) for v in sd15[0].variants if v.family == "deepcache"} == {
+        (n, d) for n in (2, 3, 5) for d in (0, 1, 2)}
+    assert {v.family for v in sd15[0].variants} == {"deepcache", "ucache", "spectrum"}
+    sdxl = [group for group in groups if group.kind == "sdxl"]
+    assert sdxl and all(group.size == 512 for group in sdxl)
+    assert {(v.interval, v.depth) for group in sdxl for v in group.variants if v.family == "deepcache"} == {
+        (3, 0), (3, 1)}
+
+
+def test_group_filter_selects_by_tag_and_refuses_an_empty_selection() -> None:
+    planned = _run("--preset=evidence", "--plan", "--groups", "sdxl")
+    assert planned.returncode == 0, planned.stderr
+    assert [line.split(":")[0] for line in planned.stdout.splitlines()] == ["sdxl-q8_0-512-10-euler-cfg1-t2"]
+    refused = _run("--preset=evidence", "--plan", "--groups", "no-such-group")
+    assert refused.returncode == 2 and "no planned group matches" in refused.stderr
+
+
+def test_theoretical_speedup_formula_and_shallow_fractions() -> None:
+    assert theoretical_speedup(1, 0.3) == pytest.approx(1.0)
+    assert theoretical_speedup(3, 0.0) == pytest.approx(3.0)
+    assert theoretical_speedup(5, 0.25) == pytest.approx(5 / 2)
+    for kind, latent in (("sd15", 32), ("sd15", 64), ("sdxl", 64)):
+        fractions = [shallow_fraction(kind, depth, latent, latent) for depth in range(3)]
+        assert 0 < fractions[0] < fractions[1] < fractions[2] < 1, (kind, fractions)
+
+
+def test_psnr_and_ssim_behave_as_defined() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    assert psnr(image, image) == float("inf")
+    assert ssim(image, image) == pytest.approx(1.0)
+    shifted = np.clip(image.astype(np.int16) + 5, 0, 255).astype(np.uint8)
+    mse = np.mean((image.astype(np.float64) - shifted) ** 2)
+    assert psnr(image, shifted) == pytest.approx(10 * np.log10(255**2 / mse))
+    noisy = np.clip(image + rng.normal(0, 40, image.shape), 0, 255).astype(np.uint8)
+    assert ssim(image, noisy) < ssim(image, shifted) < 1.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        ssim(image, image[:8])
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=[path.name for path in RESULTS])
+def test_committed_results_render_as_markdown(path: Path) -> None:
+    """docs/performance.md's tables come from these files through benchmarks.report."""
+    json.loads(path.read_text())
+    rendered = subprocess.run([sys.executable, "-m", "benchmarks.report", str(path)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "|---|" in rendered.stdout
