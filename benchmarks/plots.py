@@ -104,7 +104,9 @@ def speedup_vs_interval(rows: list[dict[str, Any]], reference: Optional[list[dic
     _save(figure, path)
 
 
-def psnr_vs_speedup(rows: list[dict[str, Any]], path: Path) -> None:
+def psnr_vs_speedup(rows: list[dict[str, Any]], path: Path, main_tag: Optional[str] = None) -> None:
+    """PSNR against sampling speed-up for every row; rows of the group ``main_tag`` are filled and
+    labelled with their interval, the other groups' rows are hollow."""
     figure, axis = plt.subplots(figsize=(5.6, 3.8))
     styles = {"ucache": ("tab:red", "^"), "spectrum": ("tab:purple", "v")}
     labelled: set[str] = set()
@@ -116,7 +118,7 @@ def psnr_vs_speedup(rows: list[dict[str, Any]], path: Path) -> None:
         else:
             colour, marker = styles.get(row["family"], ("black", "x"))
             label = row["family"]
-        hollow = row.get("cfg_scale", 7.0) == 1.0 or row.get("quant") != "q8_0" or row.get("method") != "euler"
+        hollow = row.get("tag", "") != main_tag
         axis.scatter(row["sampling_speedup"], row["psnr_db"], color=colour, marker=marker,
                      facecolors="none" if hollow else colour, label=None if label in labelled else label)
         labelled.add(label)
@@ -125,7 +127,7 @@ def psnr_vs_speedup(rows: list[dict[str, Any]], path: Path) -> None:
                           xytext=(3, 2), textcoords="offset points")
     axis.set_xlabel("sampling speed-up vs no cache")
     axis.set_ylabel("PSNR vs no-cache image (dB)")
-    axis.set_title("Fidelity vs speed (filled: q8_0 euler cfg 7; hollow: other settings)", fontsize=9)
+    axis.set_title(f"Fidelity vs speed (filled: {main_tag or '-'}; hollow: other groups)", fontsize=8)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     figure.tight_layout()
@@ -133,9 +135,12 @@ def psnr_vs_speedup(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def image_grid(documents: Sequence[dict[str, Any]], path: Path, crop: int = 96,
-               settings: Sequence[str] = ("deepcache N=2 d=0", "deepcache N=3 d=1", "deepcache N=5 d=0",
-                                          "deepcache N=5 d=2", "ucache", "spectrum")) -> None:
-    """Baseline and cached images (centre crops, not resampled) and |difference| x 8 below each.
+               settings: Sequence[str] = ("deepcache N=2 d=0", "deepcache N=3 d=0", "deepcache N=3 d=1",
+                                          "deepcache N=3 d=2", "deepcache N=5 d=0", "deepcache N=5 d=1",
+                                          "deepcache N=5 d=2", "ucache", "spectrum"),
+               columns: int = 7) -> None:
+    """Baseline and cached images (centre crops, not resampled) and |difference| x 8 below each, at
+    most ``columns`` columns (the baseline and the first settings of ``settings`` that were run).
 
     The group with most saved images in the first document is shown; settings it lacks are taken
     from groups with the same settings (same tag) in the other documents."""
@@ -147,7 +152,7 @@ def image_grid(documents: Sequence[dict[str, Any]], path: Path, crop: int = 96,
                 for run in other["runs"]:
                     if run.get("image_path"):
                         paths.setdefault(run["setting"], run["image_path"])
-    labels = ["baseline"] + [setting for setting in settings if setting in paths]
+    labels = (["baseline"] + [setting for setting in settings if setting in paths])[:columns]
     images = {label: np.asarray(Image.open(paths[label]).convert("RGB")) for label in labels if Path(paths[label]).exists()}
     if "baseline" not in images:
         print("no saved baseline image: image grid skipped")
@@ -184,7 +189,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = [row for document in documents for row in _rows(document)]
     reference = _rows(json.loads(args.reference.read_text())) if args.reference else None
     speedup_vs_interval(_rows(documents[0]), reference, args.out / f"speedup-vs-interval{args.suffix}.png")
-    psnr_vs_speedup(rows, args.out / f"psnr-vs-speedup{args.suffix}.png")
+    main = _main_group(_rows(documents[0]))
+    psnr_vs_speedup(rows, args.out / f"psnr-vs-speedup{args.suffix}.png", main[0].get("tag") if main else None)
     image_grid(documents, args.out / f"image-grid{args.suffix}.png")
     return 0
 

@@ -65,7 +65,7 @@ class ResultsDocument:
                                      "threads": []}
 
     def add(self, section: str, item: dict[str, Any]) -> None:
-        self.data[section].append(item)
+        self.data.setdefault(section, []).append(item)
         self.save()
 
     def replace_last(self, section: str, item: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ benchmarks/results/NAME.json (rewritten after every run) and NAME.md (Markdown t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--plan", action="store_true", help="print the planned groups and exit")
     parser.add_argument("--groups", nargs="+", metavar="TEXT",
                         help="run only the planned groups whose tag contains one of these texts (see --plan)")
+    parser.add_argument("--settings", nargs="+", metavar="LABEL",
+                        help='keep only these variants of each group, by label ("deepcache N=3 d=0", "ucache", ...)')
     selection = parser.add_argument_group("full-grid selection")
     selection.add_argument("--quants", nargs="+", default=["q8_0", "q4_0"])
     selection.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
@@ -94,6 +97,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         groups = [group for group in groups if any(text in group.tag for text in args.groups)]
         if not groups:
             print(f"no planned group matches {args.groups}; see --plan", file=sys.stderr)
+            return 2
+    if args.settings:
+        groups = [dataclasses.replace(group, variants=tuple(v for v in group.variants if v.label in args.settings))
+                  for group in groups]
+        groups = [group for group in groups if group.variants]
+        if not groups:
+            print(f"no planned group has any of the settings {args.settings}; see --plan", file=sys.stderr)
             return 2
     if args.plan:
         for group in groups:

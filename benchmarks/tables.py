@@ -120,6 +120,22 @@ def threads_table(items: Iterable[dict[str, Any]]) -> str:
     return _markdown(headers, cells)
 
 
+def attention_table(items: Iterable[dict[str, Any]]) -> str:
+    """benchmarks.attention: full and shallow step times with default and with flash attention."""
+    headers = ("size", "depth", "attention", "full step s", "shallow step s", "f (in-run)", "f (FLOPs)",
+               "full step x", "shallow step x", "VAE decode s", "peak RSS MiB", "PSNR flash vs default")
+    cells = []
+    for item in items:
+        default = item["summary"][0]
+        for row in item["summary"]:
+            cells.append((str(item["size"]), str(item["depth"]), "flash" if row["flash_attn"] else "default",
+                          f"{row['full_step_s']:.2f}", f"{row['shallow_step_s']:.2f}", f"{row['f_effective']:.3f}",
+                          f"{item['f_flops']:.3f}", _x(default["full_step_s"] / row["full_step_s"]),
+                          _x(default["shallow_step_s"] / row["shallow_step_s"]), _num(row["decode_s"], ".1f"),
+                          _num(row["peak_rss_mib"], ".0f"), _num(item["psnr_flash_vs_default_db"], ".1f", " dB")))
+    return _markdown(headers, cells)
+
+
 def perf_table(documents: Iterable[dict[str, Any]]) -> str:
     """perf-*.json (benchmarks/probe): CPU samples per U-Net call, f from samples vs from FLOPs."""
     from .flops import theoretical_speedup
@@ -150,12 +166,17 @@ def document_markdown(document: dict[str, Any], title: Optional[str] = None) -> 
              f"Measured {document.get('created', '?')} on {machine.get('cpu', '?')}, "
              f"{machine.get('logical_cpus', '?')} logical CPUs, no GPU; `{' '.join(document.get('argv', []))}`."]
     if rows:
-        parts += ["### Caches vs no cache", cache_table(rows),
-                  "### Where the time of a DeepCache run goes", step_table(rows),
-                  "### Upstream caches: skipped steps", upstream_table(rows),
-                  "### Baselines", baseline_table(document["groups"])]
+        sections = (("Caches vs no cache", cache_table(rows)),
+                    ("Where the time of a DeepCache run goes", step_table(rows)),
+                    ("Upstream caches: skipped steps", upstream_table(rows)),
+                    ("Baselines", baseline_table(document["groups"])))
+        for heading, table in sections:
+            if table.count("\n") >= 2:  # a header, the separator and at least one row
+                parts += [f"### {heading}", table]
     if document.get("binding"):
         parts += ["### Binding overhead (Python API / sd-cli)", binding_table(document["binding"])]
     if document.get("threads"):
         parts += ["### Threads", threads_table(document["threads"])]
+    if document.get("attention"):
+        parts += ["### Flash attention and DeepCache", attention_table(document["attention"])]
     return "\n\n".join(parts) + "\n"

@@ -62,6 +62,16 @@ def test_group_filter_selects_by_tag_and_refuses_an_empty_selection() -> None:
     assert refused.returncode == 2 and "no planned group matches" in refused.stderr
 
 
+def test_settings_filter_keeps_the_named_variants_and_the_baselines() -> None:
+    planned = _run("--preset=evidence", "--plan", "--groups", "sd15-q8_0-512", "--settings", "ucache",
+                   "deepcache N=5 d=2")
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.split(": ", 2)[2].split() == [
+        "baseline", "deepcache", "N=5", "d=2", "ucache", "baseline"]
+    refused = _run("--preset=evidence", "--plan", "--settings", "deepcache N=9 d=9")
+    assert refused.returncode == 2 and "no planned group has any of the settings" in refused.stderr
+
+
 def test_theoretical_speedup_formula_and_shallow_fractions() -> None:
     assert theoretical_speedup(1, 0.3) == pytest.approx(1.0)
     assert theoretical_speedup(3, 0.0) == pytest.approx(3.0)
