@@ -138,7 +138,7 @@ def image_grid(documents: Sequence[dict[str, Any]], path: Path, crop: int = 96,
                settings: Sequence[str] = ("deepcache N=2 d=0", "deepcache N=3 d=0", "deepcache N=3 d=1",
                                           "deepcache N=3 d=2", "deepcache N=5 d=0", "deepcache N=5 d=1",
                                           "deepcache N=5 d=2", "ucache", "spectrum"),
-               columns: int = 7) -> None:
+               columns: int = 9) -> None:
     """Baseline and cached images (centre crops, not resampled) and |difference| x 8 below each, at
     most ``columns`` columns (the baseline and the first settings of ``settings`` that were run).
 
