@@ -20,18 +20,16 @@ import sdcpp
 from sdcpp.testing import ensure_synthetic_model
 
 from .flops import shallow_fraction
+from .grid import DEFAULT_PROMPT
 from .groups import DEFAULT_CACHE_DIR
 from .measure import measure
 from .quality import psnr
 from .results import RESULTS_DIR, ResultsDocument
 from .tables import document_markdown
 
-PROMPT = "a photograph of an astronaut riding a horse"
-
-
 def measure_attention(model: Path, size: int, steps: int, depth: int, threads: int, rounds: int) -> dict[str, Any]:
     """Per-step times, stage times and peak RSS with and without flash attention."""
-    options: dict[str, Any] = {"prompt": PROMPT, "width": size, "height": size, "steps": steps, "cfg_scale": 1.0,
+    options: dict[str, Any] = {"prompt": DEFAULT_PROMPT, "width": size, "height": size, "steps": steps, "cfg_scale": 1.0,
                                "seed": 42, "sampling_method": "euler",
                                "deepcache": sdcpp.DeepCache(interval=steps, depth=depth)}
     contexts = {flash: sdcpp.Context(model, threads=threads, diffusion_flash_attn=flash) for flash in (False, True)}

@@ -156,7 +156,8 @@ def large_subset(threads: int = 2) -> list[Group]:
 
 
 def evidence_subset(threads: int = 2) -> list[Group]:
-    """What fits about 90 minutes of a quiet 2-core machine beyond the 256x256 grid: the 512x512
+    """About 2 hours of a quiet 2-core machine beyond the 256x256 grid (the 512x512 group alone
+    is ~95 minutes, 12 per baseline): the 512x512
     DeepCache grid (N=2/3/5, cfg 1, so that each baseline is 20 U-Net calls), the SDXL layout at
     512x512 with N=3 d=0/1, 50 steps (q4_0) and dpm++2m at 256x256."""
     grid512 = tuple(deepcache_variants((3, 5), (0, 1, 2))) + (Variant("deepcache", 2, 0),) + UPSTREAM_VARIANTS

@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="full: the whole grid (selection flags apply); measured: a 256x256 subset "
                            "(about an hour on 2 quiet cores); variations: cfg 1, q4_0 and dpm++2m at 128x128; "
                            "large: one 512x512 baseline + N=3 d=0; evidence: 512x512 grid at cfg 1, SDXL 512 "
-                           "N=3 d=0/1, 50 steps and dpm++2m at 256 (about 90 minutes on 2 quiet cores)")
+                           "N=3 d=0/1, 50 steps and dpm++2m at 256 (about 2 hours on 2 quiet cores)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--name", help="results file name (default: quick / measured / full, plus a time stamp)")
     parser.add_argument("--plan", action="store_true", help="print the planned groups and exit")
