@@ -39,6 +39,7 @@ from .info import build_info, system_info  # noqa: E402
 from .loras import Lora  # noqa: E402
 from .metadata import format_parameters, parse_parameters, read_parameters  # noqa: E402
 from .preprocess import canny  # noqa: E402
+from .request import GenerationRequest  # noqa: E402
 from .upscale import Upscaler, upscale  # noqa: E402
 from .params import (  # noqa: E402
     hires_upscalers,
@@ -62,6 +63,7 @@ __all__ = [
     "DeepCache",
     "GenerationCancelled",
     "GenerationError",
+    "GenerationRequest",
     "GenerationResult",
     "InvalidArgument",
     "Lora",

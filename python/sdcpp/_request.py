@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from . import params as P
 from ._ffi import ffi
+from .cache import CACHE_MODES, DeepCache, deepcache_from_options, parse_cache_options
 from .errors import InvalidArgument
-from .images import aligned, center_crop, mask_array, pad_to, rgb_array
-from .loras import Lora
+from .images import aligned, center_crop, check_output_format, mask_array, pad_to, rgb_array
+from .loras import Lora, coerce_loras
 
 # The engine rounds sizes up to a multiple of (VAE factor x diffusion model factor): 64 for SD
 # U-Nets, 16 or 32 for DiTs. Images we hand over are padded to a multiple of 64, which is a
@@ -36,7 +38,7 @@ def default_eta(sampling_method: str) -> float:
     return 1.0 if sampling_method in ETA_ONE_METHODS else 0.0
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class HiresFix:
     """Validated highres-fix settings (sd-cli's --hires-* options) and the final image size."""
 
@@ -67,13 +69,18 @@ def check_size(width: Optional[int], height: Optional[int], default_from: Option
 
 def check_hires(enabled: object, upscaler: object, scale: object, width: object, height: object, steps: object,
                 denoising_strength: object, base_width: int, base_height: int) -> Optional[HiresFix]:
-    """Validate the hires options; None when highres fix is off."""
+    """Validate the hires options (all of them, even when the fix is off); None when it is off."""
     if not isinstance(enabled, bool):
         raise InvalidArgument("hires must be True or False")
-    if not enabled:
-        return None
     if not isinstance(upscaler, str) or not upscaler:
         raise InvalidArgument("hires_upscaler must be an upscaler name or the path of an ESRGAN model")
+    hires_scale = P.check_float("hires_scale", scale, 0.0, 16.0)
+    target_w = P.check_int("hires_width", width, 0, P.MAX_SIDE)
+    target_h = P.check_int("hires_height", height, 0, P.MAX_SIDE)
+    hires_steps = P.check_int("hires_steps", steps, 0, P.MAX_STEPS)
+    strength = P.check_float("hires_denoising_strength", denoising_strength, 0.0, 1.0)
+    if not enabled:
+        return None
     model_path: Optional[str] = None
     if upscaler not in P.hires_upscalers() or upscaler == "Model":
         if upscaler == "Model":
@@ -84,11 +91,6 @@ def check_hires(enabled: object, upscaler: object, scale: object, width: object,
                                   f"{', '.join(n for n in P.hires_upscalers() if n != 'Model')}, "
                                   "or give the path of an ESRGAN model")
         model_path, upscaler = upscaler, "Model"
-    hires_scale = P.check_float("hires_scale", scale, 0.0, 16.0)
-    target_w = P.check_int("hires_width", width, 0, P.MAX_SIDE)
-    target_h = P.check_int("hires_height", height, 0, P.MAX_SIDE)
-    hires_steps = P.check_int("hires_steps", steps, 0, P.MAX_STEPS)
-    strength = P.check_float("hires_denoising_strength", denoising_strength, 0.0, 1.0)
     if target_w == 0 and target_h == 0:
         if hires_scale <= 0:
             raise InvalidArgument("hires needs hires_scale > 0 or a hires_width/hires_height")
@@ -234,3 +236,138 @@ def engine_hires_target(hires: HiresFix, width: int, height: int, engine_w: int,
 def crop_to(images: list[np.ndarray], height: int, width: int) -> list[np.ndarray]:
     """Crop every image to (height, width) around its centre."""
     return [center_crop(image, height, width) for image in images]
+
+
+# -- one request, checked once ------------------------------------------------------------------
+
+MAX_SEED = 2**63 - 1
+SEED_RANDOM = -1
+
+# Bounds (inclusive) of the numeric request fields; the hires_* fields are checked by check_hires.
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "steps": (1, P.MAX_STEPS), "timestep_shift": (0, 1000), "batch_count": (1, MAX_BATCH), "clip_skip": (-1, 100),
+    "seed": (-1, MAX_SEED), "preview_interval": (1, P.MAX_STEPS),
+}
+_FLOAT_BOUNDS: dict[str, tuple[float, float]] = {
+    "strength": (0.0, 1.0), "control_strength": (0.0, 10.0), "cfg_scale": (0.0, 1000.0),
+    "guidance": (0.0, 1000.0), "slg_scale": (0.0, 100.0), "skip_layer_start": (0.0, 1.0),
+    "skip_layer_end": (0.0, 1.0), "pm_style_strength": (0.0, 100.0), "vae_tile_overlap": (0.0, 0.99),
+}
+_OPTIONAL_FLOAT_BOUNDS: dict[str, tuple[float, float]] = {
+    "img_cfg_scale": (0.0, 1000.0), "eta": (0.0, 100.0), "flow_shift": (-1000.0, 1000.0),
+}
+_BOOL_FIELDS = ("increase_ref_index", "auto_resize_ref_image", "preview_noisy")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """What checking a request derives from it: typed values the engine call needs."""
+
+    width: int
+    height: int
+    loras: tuple[Lora, ...]
+    sigmas: Optional[tuple[float, ...]]
+    hires: Optional[HiresFix]
+    deepcache: Optional[DeepCache]
+    skip_layers: tuple[int, ...]
+    vae_tile_size: tuple[int, int]
+    sampling_method: Optional[int]
+    scheduler: Optional[int]
+    preview_mode: int
+
+
+def frozen_image(pixels: np.ndarray) -> np.ndarray:
+    """A read-only copy, so a request never changes after it was built."""
+    copy = np.array(pixels, dtype=np.uint8, copy=True, order="C")
+    copy.flags.writeable = False
+    return copy
+
+
+def resolve_cache(deepcache: object, cache_mode: object, cache_options: object) -> Optional[DeepCache]:
+    """Validate the cache settings; return the DeepCache settings when DeepCache is asked for."""
+    if cache_mode is not None and cache_mode not in CACHE_MODES:
+        raise InvalidArgument(f"unknown cache mode {cache_mode!r}; choose one of: {', '.join(CACHE_MODES)}")
+    if deepcache is not None:
+        if cache_mode not in (None, "deepcache"):
+            raise InvalidArgument(f"deepcache= and cache_mode={cache_mode!r} exclude each other: pick one cache")
+        return DeepCache.coerce(deepcache)  # type: ignore[arg-type]  # coerce refuses other types
+    options = parse_cache_options(cache_options)  # type: ignore[arg-type]  # refuses other types
+    if cache_mode == "deepcache":
+        return deepcache_from_options(options)
+    if cache_options is not None and cache_mode is None:
+        raise InvalidArgument("cache_options needs a cache_mode")
+    return None
+
+
+def _cache_options_text(options: object) -> Optional[str]:
+    """``cache_options`` in sd-cli's ``key=value,...`` form (a mapping is written out in order)."""
+    if options is None or isinstance(options, str):
+        return options
+    parsed = parse_cache_options(options)  # type: ignore[arg-type]
+    for key, value in parsed.items():
+        if "," in key + value or "=" in key:
+            raise InvalidArgument(f"cache_options: key {key!r} / value {value!r} must not contain ',' (or '=' in keys)")
+    return ",".join(f"{key}={value}" for key, value in parsed.items())
+
+
+def check_request(request: Any) -> tuple[Checked, dict[str, Any]]:
+    """Check every field of a :class:`sdcpp.GenerationRequest` that needs no loaded model.
+
+    Returns the derived values and the fields' normalised values (floats as float, sequences as
+    tuples, images as read-only uint8 arrays, LoRAs as :class:`Lora`, ``deepcache`` as
+    :class:`DeepCache`). Raises :class:`InvalidArgument` naming the field.
+    """
+    r = request
+    P.check_text("prompt", r.prompt, MAX_PROMPT_BYTES)
+    P.check_text("negative_prompt", r.negative_prompt, MAX_PROMPT_BYTES)
+    loras = tuple(coerce_loras(r.loras))
+    init = None if r.init_image is None else frozen_image(rgb_array("init_image", r.init_image))
+    mask = None if r.mask is None else frozen_image(mask_array("mask", r.mask))
+    if mask is not None and init is None:
+        raise InvalidArgument("mask needs an init_image (inpainting repaints parts of it)")
+    control = None if r.control_image is None else frozen_image(rgb_array("control_image", r.control_image))
+    width, height = check_size(r.width, r.height, init)
+    for name, pixels in (("init_image", init), ("mask", mask)):
+        if pixels is not None and pixels.shape[:2] != (height, width):
+            raise InvalidArgument(f"{name} is {pixels.shape[1]}x{pixels.shape[0]}, not {width}x{height}: resize it first")
+    normal: dict[str, Any] = {"init_image": init, "mask": mask, "control_image": control, "loras": loras}
+    for name in ("ref_images", "pm_id_images"):
+        normal[name] = tuple(frozen_image(image) for image in check_images(name, getattr(r, name)))
+    embed = P.check_file("pm_id_embed_path", r.pm_id_embed_path)
+    normal["pm_id_embed_path"] = None if embed is None else os.fsdecode(embed)
+    for name, (low, high) in _FLOAT_BOUNDS.items():
+        normal[name] = P.check_float(name, getattr(r, name), low, high)
+    for name, (low, high) in _OPTIONAL_FLOAT_BOUNDS.items():
+        value = getattr(r, name)
+        normal[name] = None if value is None else P.check_float(name, value, low, high)
+    for name, (low, high) in _INT_BOUNDS.items():
+        P.check_int(name, getattr(r, name), low, high)
+    if r.seed + r.batch_count - 1 > MAX_SEED:
+        raise InvalidArgument(f"seed {r.seed} + batch_count {r.batch_count} overflows the 64-bit seed range")
+    for name in _BOOL_FIELDS:
+        if not isinstance(getattr(r, name), bool):
+            raise InvalidArgument(f"{name} must be True or False")
+    sigmas = check_sigmas(r.sigmas)
+    method = None if r.sampling_method is None else P.sampling_method_value(r.sampling_method)
+    sched = None if r.scheduler is None else P.scheduler_value(r.scheduler)
+    hires = check_hires(r.hires, r.hires_upscaler, r.hires_scale, r.hires_width, r.hires_height, r.hires_steps,
+                        r.hires_denoising_strength, width, height)
+    normal["hires_scale"] = P.check_float("hires_scale", r.hires_scale, 0.0, 16.0)
+    normal["hires_denoising_strength"] = float(r.hires_denoising_strength)
+    layers = tuple(check_layers("skip_layers", r.skip_layers))
+    if r.vae_tiling is not None and not isinstance(r.vae_tiling, bool):
+        raise InvalidArgument("vae_tiling must be True, False or None")
+    tile_size = (0, 0) if r.vae_tile_size is None else r.vae_tile_size
+    if not isinstance(tile_size, tuple) or len(tile_size) != 2:
+        raise InvalidArgument("vae_tile_size must be a (x, y) pair of tile sizes in latent pixels")
+    tile_x, tile_y = (P.check_int("vae_tile_size", side, 0, 4096) for side in tile_size)
+    check_output_format(r.output_format)
+    deepcache = resolve_cache(r.deepcache, r.cache_mode, r.cache_options)
+    preview_mode = P.preview_mode_value(r.preview_method)
+    normal.update(sigmas=None if sigmas is None else tuple(sigmas), skip_layers=layers,
+                  vae_tile_size=None if r.vae_tile_size is None else (tile_x, tile_y),
+                  deepcache=None if r.deepcache is None else deepcache,
+                  cache_options=_cache_options_text(r.cache_options))
+    checked = Checked(width, height, loras, normal["sigmas"], hires, deepcache, layers, (tile_x, tile_y),
+                      method, sched, preview_mode)
+    return checked, normal

@@ -36,6 +36,7 @@ from .images import ImageLike, aligned, check_output_format, save_png, to_pil
 from .loras import Lora, LoraSpec, coerce_loras, extract_prompt_loras
 from .metadata import format_parameters
 from .model_check import inspect_model
+from .request import FIELD_NAMES, GenerationRequest, build_request
 
 __all__ = ["Context", "GenerationResult", "ImageLike", "txt2img", "img2img", "img2img_steps", "SEED_RANDOM"]
 
@@ -308,6 +309,32 @@ class Context(EngineHandle):
         return P.sampling_methods()[int(lib.sd_get_default_sample_method(self._require_open()))]
 
     def generate(
+        self,
+        prompt: Union[str, GenerationRequest] = "",
+        negative_prompt: Optional[str] = None,
+        *,
+        progress: Optional[ProgressCallback] = None,
+        preview: Optional[PreviewCallback] = None,
+        **settings: Any,
+    ) -> GenerationResult:
+        """Generate images from a :class:`sdcpp.GenerationRequest` or from its fields as keywords.
+
+        ``ctx.generate(request)``, ``ctx.generate("a cat", steps=25)`` and
+        ``ctx.generate(request, seed=7)`` (a changed copy of the request) all work; the keyword
+        names and defaults are the request's fields (sd-cli's names). ``progress`` is called as
+        ``progress(step, steps, seconds_per_step)`` (raising cancels); ``preview`` as
+        ``preview(step, images, is_noisy)`` with intermediate images.
+
+        Raises:
+            InvalidArgument: a bad setting (before any engine call).
+            GenerationCancelled: :meth:`cancel` was called.
+            GenerationError: the engine failed; the message carries its log.
+        """
+        request = build_request(prompt, negative_prompt, settings)
+        fields = {name: getattr(request, name) for name in FIELD_NAMES}
+        return self._generate_keywords(progress=progress, preview=preview, **fields)
+
+    def _generate_keywords(
         self,
         prompt: str,
         negative_prompt: str = "",
@@ -619,7 +646,8 @@ class Context(EngineHandle):
         return GenerationResult(images=outputs, seeds=[seed + i for i in range(batch_count)], params=used,
                                 cache_stats=stats)
 
-    def txt2img(self, prompt: str, negative_prompt: str = "", **options: Any) -> Any:
+    def txt2img(self, prompt: Union[str, GenerationRequest], negative_prompt: Optional[str] = None,
+                **options: Any) -> Any:
         """Generate from text: one image (a uint8 (H, W, 3) array, or PIL with
         ``output_format="pil"``), or a list of them when ``batch_count`` > 1.
 
@@ -628,13 +656,16 @@ class Context(EngineHandle):
         result = self.generate(prompt, negative_prompt, **options)
         return result.images[0] if len(result.images) == 1 else result.images
 
-    def img2img(self, init_image: ImageLike, prompt: str, negative_prompt: str = "", *,
-                strength: float = P.DEFAULT_STRENGTH, **options: Any) -> Any:
+    def img2img(self, init_image: ImageLike, prompt: Union[str, GenerationRequest],
+                negative_prompt: Optional[str] = None, *, strength: Optional[float] = None, **options: Any) -> Any:
         """Generate from an image and text (``mask=`` for inpainting); returns like :meth:`txt2img`.
 
-        Takes the keyword arguments of :meth:`generate`.
+        Takes the keyword arguments of :meth:`generate`; ``strength`` defaults to the request's
+        (0.75, sd-cli's default).
         """
-        result = self.generate(prompt, negative_prompt, init_image=init_image, strength=strength, **options)
+        if strength is not None:
+            options["strength"] = strength
+        result = self.generate(prompt, negative_prompt, init_image=init_image, **options)
         return result.images[0] if len(result.images) == 1 else result.images
 
     def _run(
