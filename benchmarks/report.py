@@ -3,6 +3,7 @@ older row lists of ``python -m benchmarks.deepcache --json``.
 
     python -m benchmarks.report benchmarks/results/measured.json
     python -m benchmarks.report benchmarks/results/deepcache-256.json
+    python -m benchmarks.report benchmarks/results/peers-256.json
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def main(argv: list[str]) -> int:
             data = json.load(stream)
         if isinstance(data, dict) and "samples_per_full_call" in data:
             perf.append(data)
+        elif isinstance(data, dict) and data.get("schema") == "sdcpp-peers/1":
+            from .peers import markdown as peers_markdown
+
+            print(peers_markdown(data))
         elif isinstance(data, dict):
             print(document_markdown(data, Path(path).stem))
         else:

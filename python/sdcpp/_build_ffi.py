@@ -26,6 +26,33 @@ SOURCE_PRELUDE = r"""
 static const char* sdcpp_patch_series_hash(void) { return SDCPP_PATCH_SERIES_HASH; }
 static const char* sdcpp_package_version(void) { return SDCPP_PACKAGE_VERSION; }
 static const char* sdcpp_backend(void) { return SDCPP_BACKEND; }
+
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+#include <stdio.h>
+#include <string.h>
+/* The CPU backend's compiled-in features ("AVX2 FMA LLAMAFILE OPENMP ..."), as ggml reports them. */
+static const char* sdcpp_cpu_features(void) {
+    static char buffer[1024];
+    size_t used = 0;
+    buffer[0] = '\0';
+    ggml_backend_reg_t reg = ggml_backend_cpu_reg();
+    ggml_backend_get_features_t get_features =
+        (ggml_backend_get_features_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_get_features");
+    if (get_features == NULL) {
+        return buffer;
+    }
+    for (struct ggml_backend_feature* f = get_features(reg); f->name != NULL; f++) {
+        int n = strcmp(f->value, "1") == 0
+                    ? snprintf(buffer + used, sizeof(buffer) - used, "%s%s", used ? " " : "", f->name)
+                    : snprintf(buffer + used, sizeof(buffer) - used, "%s%s=%s", used ? " " : "", f->name, f->value);
+        if (n < 0 || (size_t)n >= sizeof(buffer) - used) {
+            break;
+        }
+        used += (size_t)n;
+    }
+    return buffer;
+}
 """
 
 

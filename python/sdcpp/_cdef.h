@@ -454,6 +454,7 @@ void free(void* ptr);
 const char* sdcpp_patch_series_hash(void);
 const char* sdcpp_package_version(void);
 const char* sdcpp_backend(void);
+const char* sdcpp_cpu_features(void);
 
 /* Trampolines into Python (sdcpp._callbacks). */
 extern "Python" void _sdcpp_on_log(enum sd_log_level_t level, const char* text, void* data);

@@ -29,4 +29,6 @@ def _build_info() -> dict[str, str]:
         "patch_series": PATCH_SERIES_HASH,
         "backend": BACKEND,
         "physical_cores": str(int(lib.sd_get_num_physical_cores())),
+        # ggml's CPU backend features, space-separated: "AVX2 FMA ... LLAMAFILE OPENMP REPACK".
+        "cpu_features": to_str(lib.sdcpp_cpu_features()),
     }

@@ -1,0 +1,150 @@
+"""Compare engine builds (llamafile on/off, OpenMP vs ggml's threadpool, portable vs native) in one run.
+
+    python -m benchmarks.builds --build main= --build old=/work/perf/so/nollamafile.so \\
+        --model .cache/synthetic/sd15-synthetic-v1-seed0-q8_0.gguf --size 256 --threads 2
+
+Each ``--build NAME=PATH`` names a compiled extension module (``_sdcpp*.so`` from some build
+directory; an empty PATH means the installed one). Every build runs in its own subprocess with
+that module put in place of ``sdcpp._sdcpp`` (the Python package itself is the same), so one run
+compares builds on the same machine, model and load. Per sampler step is
+(time(long steps) - time(short steps)) / (long - short), median over the repeats; builds take
+turns repeat by repeat, so a load change on the shared machine hits them alike.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Optional, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT_MARK = "BUILDS-RESULT "
+
+
+class _ExtensionFinder(importlib.abc.MetaPathFinder):
+    """Finds ``sdcpp._sdcpp`` at a given path, ahead of the installed (editable) package's finder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
+                  target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname != "sdcpp._sdcpp":
+            return None
+        loader = importlib.machinery.ExtensionFileLoader(fullname, str(self.path))
+        return importlib.util.spec_from_file_location(fullname, str(self.path), loader=loader)
+
+
+def use_extension(path: Optional[Path]) -> None:
+    """Make ``import sdcpp`` load the compiled module at ``path`` (None: the installed one).
+    Call before the first ``import sdcpp``."""
+    if "sdcpp" in sys.modules:
+        raise RuntimeError("use_extension() must run before sdcpp is imported")
+    if path is not None:
+        sys.meta_path.insert(0, _ExtensionFinder(path.resolve()))
+
+
+def _tolerate_older_module() -> None:
+    """Modules built before build_info() had "cpu_features" lack sdcpp_cpu_features(): report "?"."""
+    import functools
+
+    import sdcpp.info
+    from sdcpp._ffi import lib
+
+    if hasattr(lib, "sdcpp_cpu_features"):
+        return
+    @functools.lru_cache(maxsize=1)
+    def older_build_info() -> dict[str, str]:
+        from sdcpp._ffi import BACKEND, PACKAGE_VERSION, PATCH_SERIES_HASH, to_str
+
+        return {"sdcpp": PACKAGE_VERSION, "engine": sdcpp.info.ENGINE_SOURCE,
+                "engine_version": to_str(lib.sd_version()), "engine_commit": to_str(lib.sd_commit()),
+                "patch_series": PATCH_SERIES_HASH, "backend": BACKEND,
+                "physical_cores": str(int(lib.sd_get_num_physical_cores())), "cpu_features": "?"}
+
+    sdcpp.info._build_info = older_build_info  # type: ignore[assignment]
+
+
+def _worker(config: dict[str, Any]) -> dict[str, Any]:
+    use_extension(Path(config["so"]) if config["so"] else None)
+    import sdcpp
+
+    _tolerate_older_module()
+
+    options = dict(prompt="a lighthouse at dusk", width=config["size"], height=config["size"], cfg_scale=7.0,
+                   sampling_method="euler", seed=42)
+    extra = dict(config.get("context", {}))
+    with sdcpp.Context(config["model"], threads=config["threads"], **extra) as context:
+        context.generate(steps=1, **{**options, "width": 64, "height": 64})  # warm-up: graphs, pages
+        times: dict[str, float] = {}
+        for steps in (config["short"], config["long"]):
+            started = time.perf_counter()
+            context.generate(steps=steps, **options)
+            times[str(steps)] = time.perf_counter() - started
+        return {"features": sdcpp.build_info()["cpu_features"], "threads": context.threads, "times": times}
+
+
+def _run_worker(config: dict[str, Any]) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.builds", "--worker", json.dumps(config)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            result: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
+            return result
+    raise RuntimeError(f"worker for {config['name']} failed:\n{done.stderr[-3000:]}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--build", action="append", default=[], metavar="NAME=PATH",
+                        help="a compiled _sdcpp module to measure (empty PATH: the installed one)")
+    parser.add_argument("--model", type=Path, required=False)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=-1)
+    parser.add_argument("--short", type=int, default=2)
+    parser.add_argument("--long", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--context", default="{}", help="extra Context keyword arguments, as JSON")
+    parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(RESULT_MARK + json.dumps(_worker(json.loads(args.worker))), flush=True)
+        return 0
+    if not args.build or args.model is None:
+        parser.error("give --model and at least one --build NAME=PATH")
+    builds = [item.split("=", 1) for item in args.build]
+    per_step: dict[str, list[float]] = {name: [] for name, _ in builds}
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in builds}
+    for repeat in range(args.repeats):
+        for name, so in builds:
+            config = {"name": name, "so": so, "model": str(args.model), "size": args.size, "threads": args.threads,
+                      "short": args.short, "long": args.long, "context": json.loads(args.context)}
+            result = _run_worker(config)
+            times = result["times"]
+            step = (times[str(args.long)] - times[str(args.short)]) / (args.long - args.short)
+            per_step[name].append(step)
+            rows[name].append(result)
+            print(f"repeat {repeat + 1} {name}: {step:.3f} s/step, {args.short} steps {times[str(args.short)]:.2f} s, "
+                  f"threads {result['threads']}, features {result['features']}", flush=True)
+    baseline = statistics.median(per_step[builds[0][0]])
+    print(f"\nsize {args.size}, model {args.model.name}, per step (median of {args.repeats}), "
+          f"ratio to {builds[0][0]}:")
+    for name, _ in builds:
+        value = statistics.median(per_step[name])
+        print(f"  {name:20s} {value:7.3f} s/step  {value / baseline:5.2f}x")
+    if args.out:
+        args.out.write_text(json.dumps({"argv": sys.argv, "per_step": per_step, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
