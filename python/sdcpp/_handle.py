@@ -1,5 +1,6 @@
 """Ownership of one engine object (a model context, an upscaler): close(), context manager,
-a lock that serialises calls, and garbage collection as a fallback."""
+a lock that serialises calls, garbage collection as a fallback, and a clear refusal to be
+pickled or copied."""
 from __future__ import annotations
 
 import threading
@@ -56,6 +57,15 @@ class EngineHandle:
         if getattr(self, "_ptr", None) is not None:
             type(self)._free_engine_object(self._ptr)
             self._ptr = None
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A copy would share (and free twice) the engine pointer, and a pickle cannot carry a
+        # loaded model to another process: say where to create the object instead.
+        raise TypeError(
+            f"an sdcpp.{self._kind} cannot be pickled or copied: it holds a model loaded into this "
+            f"process's memory. Create the {self._kind} in the process that uses it (in a Ray actor or "
+            f"a multiprocessing worker: in its __init__) and send the model path there instead"
+        )
 
     def _require_open(self) -> Any:
         if self._ptr is None:

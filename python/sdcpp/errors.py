@@ -1,7 +1,7 @@
 """The exception hierarchy of sdcpp: every error the package raises derives from SdcppError."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 
 class SdcppError(Exception):
@@ -9,13 +9,22 @@ class SdcppError(Exception):
 
     ``engine_log`` holds the engine's own warning/error lines emitted during the failed call,
     which usually say what went wrong (a missing tensor, an unsupported model, ...).
+    Errors pickle with their message and engine log intact, so they cross process boundaries
+    (multiprocessing, Ray workers) unchanged.
     """
 
     def __init__(self, message: str, engine_log: Sequence[str] = ()) -> None:
         self.engine_log = list(engine_log)
+        self._message = message
         if self.engine_log:
             message = message + "\nengine log:\n  " + "\n  ".join(self.engine_log)
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce would call cls(full_text) and lose engine_log; rebuild from
+        # the original arguments and restore any other attribute (a subclass's, a traceback note).
+        state = {key: value for key, value in self.__dict__.items() if key not in ("engine_log", "_message")}
+        return (type(self), (self._message, self.engine_log), state or None)
 
 
 class InvalidArgument(SdcppError, ValueError):
