@@ -11,6 +11,13 @@ Endpoints and field mappings are documented in docs/server.md.
 """
 from __future__ import annotations
 
+try:
+    import fastapi as _fastapi  # noqa: F401
+    import uvicorn as _uvicorn  # noqa: F401
+except ImportError as _error:  # pragma: no cover - depends on the install
+    raise ImportError(f"sdcpp-server needs the 'server' extra ({_error.name} is missing): "
+                      "pip install 'sdcpp[server]'") from _error
+
 from .app import create_app
 from .settings import GenerationDefaults, ServerSettings
 

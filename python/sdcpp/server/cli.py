@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ctx = parser.add_argument_group("model and context options (as sdcpp-cli)")
     ctx.add_argument("-m", "--model", help="path to the full model (GGUF, safetensors or .ckpt)")
+    ctx.add_argument("--demo", action="store_true",
+                     help="serve the synthetic SD1.x model (random weights, made on first use; 128x128, 8 steps)")
     for flag, dest in _PATH_FLAGS.items():
         ctx.add_argument(flag, dest=dest, default=None, help=f"{dest.replace('_', ' ')} path (as sdcpp-cli)")
     ctx.add_argument("--tae", dest="taesd", help=argparse.SUPPRESS)
@@ -88,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("--max-vram", type=float, default=0.0, help="VRAM budget in GiB (0 = off)")
 
     gen = parser.add_argument_group("generation defaults (used when a request leaves a field out)")
-    gen.add_argument("-W", "--width", type=int, default=512, help="image width (default: 512)")
-    gen.add_argument("-H", "--height", type=int, default=512, help="image height (default: 512)")
-    gen.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
+    gen.add_argument("-W", "--width", type=int, default=None, help="image width (default: 512; --demo: 128)")
+    gen.add_argument("-H", "--height", type=int, default=None, help="image height (default: 512; --demo: 128)")
+    gen.add_argument("--steps", type=int, default=None, help="sampling steps (default: 20; --demo: 8)")
     gen.add_argument("--cfg-scale", type=float, default=7.0, help="guidance scale (default: 7.0)")
     gen.add_argument("-s", "--seed", type=int, default=-1, help="seed; -1 = random (default: -1, as A1111)")
     gen.add_argument("--sampling-method", choices=sdcpp.sampling_methods(), default=None,
@@ -104,8 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     """Validated settings from parsed flags (raises sdcpp.InvalidArgument naming the flag)."""
+    if args.demo and args.model is None:
+        from sdcpp.testing import ensure_synthetic_model
+
+        print("sdcpp-server: preparing the synthetic SD1.x model (first run: about a minute)...", file=sys.stderr)
+        args.model = str(ensure_synthetic_model("sd15", "q8_0"))
     if args.model is None and args.diffusion_model is None:
-        raise sdcpp.InvalidArgument("give a model: -m MODEL (or --diffusion-model)")
+        raise sdcpp.InvalidArgument("give a model: -m MODEL (or --diffusion-model), or --demo")
+    small = 128 if args.demo else None
+    width = args.width if args.width is not None else small or 512
+    height = args.height if args.height is not None else small or 512
+    steps = args.steps if args.steps is not None else (8 if args.demo else 20)
     if not 0 <= args.listen_port <= 65535:
         raise sdcpp.InvalidArgument(f"--listen-port must be 0..65535, got {args.listen_port}")
     for flag in ("max_queue", "max_body_bytes", "max_image_pixels", "max_output_pixels", "max_batch", "max_steps"):
@@ -125,7 +136,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
             context_options[name] = getattr(args, name)
     if args.max_vram:
         context_options["max_vram"] = args.max_vram
-    defaults = GenerationDefaults(width=args.width, height=args.height, steps=args.steps, cfg_scale=args.cfg_scale,
+    defaults = GenerationDefaults(width=width, height=height, steps=steps, cfg_scale=args.cfg_scale,
                                   seed=args.seed, sampling_method=args.sampling_method, scheduler=args.scheduler,
                                   clip_skip=args.clip_skip, deepcache=args.deepcache)
     return ServerSettings(

@@ -5,6 +5,7 @@ Request fields are :meth:`sdcpp.Context.generate`'s keyword names (the table is 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -27,7 +28,11 @@ def job_status(state: ServerState, job: Job, request: Request) -> dict[str, Any]
     """A job as JSON: state, progress, eta, error, result links."""
     result = None
     if job.result is not None:
-        result = {"seeds": job.result.seeds, "parameters": job.result.infotexts, "params": job.result.params,
+        params = dict(job.result.params)
+        if isinstance(params.get("loras"), list):  # file names only: no server paths in answers
+            params["loras"] = [{**lora, "path": Path(str(lora.get("path", ""))).name} if isinstance(lora, dict)
+                               else lora for lora in params["loras"]]
+        result = {"seeds": job.result.seeds, "parameters": job.result.infotexts, "params": params,
                   "cache_stats": {"full_evaluations": job.result.cache_stats.full_evaluations,
                                   "reused_evaluations": job.result.cache_stats.reused_evaluations},
                   "images": [str(request.url_for("job_image", job_id=job.id, index=index))

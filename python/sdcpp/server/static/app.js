@@ -95,6 +95,8 @@ async function buildRequest() {
 async function submit(event) {
   event.preventDefault();
   $("generate").disabled = true;
+  $("preview").hidden = true;
+  $("progress").value = 0;
   try {
     const job = await api("/sdcpp/v1/jobs", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(await buildRequest()),
@@ -124,8 +126,10 @@ async function poll() {
     setStatus("step " + job.progress.step + "/" + job.progress.steps +
               (job.progress.images > 1 ? ", image " + (job.progress.image + 1) + "/" + job.progress.images : "") +
               ", eta " + job.eta_seconds.toFixed(1) + " s");
-    const src = await authedImage(job.links.preview);
-    if (src) { $("preview").src = src; $("preview").hidden = false; }
+    if (job.progress.step > 0) {
+      const src = await authedImage(job.links.preview);
+      if (src) { URL.revokeObjectURL($("preview").src); $("preview").src = src; $("preview").hidden = false; }
+    }
   }
   if (job.state === "succeeded") { setStatus("done"); await addToGallery(job); return finish(); }
   if (job.state === "cancelled") { setStatus("cancelled"); return finish(); }
