@@ -112,3 +112,19 @@ def test_flags_become_settings(tmp_path: Path) -> None:
         settings_from_args(build_parser().parse_args(["-m", "m.gguf", "--deepcache", "x"]))
     with pytest.raises(sdcpp.InvalidArgument, match="model"):
         settings_from_args(build_parser().parse_args([]))
+
+
+def test_server_deepcache_default_applies_unless_the_request_chooses() -> None:
+    import sdcpp
+    from sdcpp.server.generation import apply_defaults
+    from sdcpp.server.settings import GenerationDefaults, ServerSettings
+
+    settings = ServerSettings(model="m.gguf", defaults=GenerationDefaults(steps=5, deepcache="3,0"))
+    assert apply_defaults({"prompt": "a"}, settings)["deepcache"] == sdcpp.DeepCache(3, 0)
+    assert apply_defaults({"prompt": "a", "deepcache": {"interval": 2, "depth": 1}}, settings)["deepcache"] == \
+        sdcpp.DeepCache(2, 1)
+    for off in (False, "off"):
+        assert "deepcache" not in apply_defaults({"prompt": "a", "deepcache": off}, settings)
+    assert "deepcache" not in apply_defaults({"prompt": "a", "cache_mode": "ucache"}, settings)
+    assert apply_defaults({"prompt": "a"}, settings)["steps"] == 5
+    assert apply_defaults({"prompt": "a", "steps": 9}, settings)["steps"] == 9
