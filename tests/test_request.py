@@ -44,7 +44,7 @@ def every_field_changed(lora: Path, embed: Path) -> dict[str, Any]:
         "hires_denoising_strength": 0.5, "slg_scale": 1.0, "skip_layers": [1, 2], "skip_layer_start": 0.1,
         "skip_layer_end": 0.3, "pm_id_images": [IMAGE, IMAGE], "pm_id_embed_path": str(embed),
         "pm_style_strength": 10.0, "vae_tiling": True, "vae_tile_size": [16, 24], "vae_tile_overlap": 0.25,
-        "deepcache": {"interval": 3, "depth": 1, "start": 0, "end": None}, "cache_mode": "deepcache",
+        "deepcache": dataclasses.asdict(sdcpp.DeepCache(interval=3, depth=1)), "cache_mode": "deepcache",
         "cache_options": None, "output_format": "pil", "preview_method": "tae", "preview_interval": 2,
         "preview_noisy": True,
     }
@@ -151,7 +151,7 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"skip_layers": "7,8"}, "skip_layers must be a list"),
     ({"vae_tiling": "on"}, "vae_tiling must be True, False or None"),
     ({"vae_tile_overlap": 1.0}, "vae_tile_overlap must be"),
-    ({"deepcache": "3,x"}, "every part must be an integer"),
+    ({"deepcache": "3,x"}, "deepcache '3,x'"),
     ({"deepcache": 3, "cache_mode": "ucache"}, "exclude each other"),
     ({"cache_mode": "fastcache"}, "unknown cache mode"),
     ({"cache_options": "threshold=1"}, "cache_options needs a cache_mode"),
@@ -223,3 +223,63 @@ def test_generating_from_a_request_equals_the_keyword_call(context: sdcpp.Contex
     np.testing.assert_array_equal(img2img, context.img2img(IMAGE, "a lighthouse", "fog", strength=0.4, **settings))
     with pytest.raises(TypeError, match="stepz"):
         context.generate("a cat", stepz=3)
+
+
+def test_the_result_reports_the_resolved_request_and_params_derive_from_it(context: sdcpp.Context,
+                                                                           tmp_path: Path) -> None:
+    request = sdcpp.GenerationRequest(prompt="a cat", seed=-1, width=64, height=64, steps=2)
+    result = context.generate(request)
+    resolved = result.request
+    assert resolved is not None
+    assert resolved.seed == result.seeds[0] != -1
+    assert resolved.sampling_method == context.default_sampling_method() == "euler_a"
+    assert resolved.scheduler in sdcpp.schedulers() and resolved.eta == 1.0 and resolved.vae_tiling is False
+    assert resolved == request.replace(seed=resolved.seed, sampling_method="euler_a", scheduler=resolved.scheduler,
+                                       eta=1.0, vae_tiling=False)
+    for name, value in resolved.to_dict().items():
+        if name in ("init_image", "mask", "control_image"):
+            assert result.params[name] is (value is not None), name
+        elif name in ("ref_images", "pm_id_images"):
+            assert result.params[name] == len(value), name
+        elif name not in ("hires", "deepcache", "cache_mode", "strength", "control_strength"):
+            assert result.params[name] == value, name
+    assert result.params["hires"] is None and result.params["strength"] is None
+    assert result.params["deepcache"] is None and result.params["cache_mode"] == "disabled"
+    # The resolved request makes the same image again, and the PNG carries it.
+    np.testing.assert_array_equal(context.generate(resolved).images[0], result.images[0])
+    stored = sdcpp.read_parameters(result.save(tmp_path / "cat.png"))["sdcpp"]["request"]
+    assert sdcpp.GenerationRequest.from_dict(stored) == resolved
+    painted = context.generate("a cat", init_image=IMAGE, mask=MASK, strength=0.5, steps=2, seed=3,
+                               deepcache="2,0", sampling_method="euler")
+    assert painted.params["init_image"] is True and painted.params["mask"] is True
+    assert painted.params["strength"] == 0.5 and painted.params["deepcache"] == str(painted.request.deepcache)
+    assert painted.request is not None and painted.request.width == 64  # taken from the init image
+
+
+def test_cli_flags_map_one_to_one_onto_request_fields() -> None:
+    from sdcpp.cli import REQUEST_FLAGS, build_parser, request_from_args
+
+    names = {field.name for field in dataclasses.fields(sdcpp.GenerationRequest) if field.init}
+    fields = [flag.field for flag in REQUEST_FLAGS]
+    assert len(set(fields)) == len(fields) and set(fields) <= names
+    assert names - set(fields) == {"loras", "output_format"}  # prompt tags; the CLI writes PNG files
+    # sd-cli's defaults are the request's (the CLI previews nothing unless asked).
+    assert request_from_args(build_parser().parse_args([])) == sdcpp.GenerationRequest(preview_method="none")
+
+
+def test_cli_dump_request_prints_the_request_of_a_command_line_without_a_model(tmp_path: Path) -> None:
+    Image.fromarray(IMAGE).save(tmp_path / "in.png")
+    flags = ["-p", "a cat", "-n", "ugly", "--steps", "3", "-s", "-7", "--cfg-scale", "5", "--sampling-method",
+             "euler", "--deepcache", "3,1", "-i", str(tmp_path / "in.png"), "--strength", "0.4", "--vae-tiling",
+             "--disable-auto-resize-ref-image", "--skip-layers", "1,2", "--dump-request"]
+    shown = subprocess.run([sys.executable, "-m", "sdcpp.cli", *flags], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    request = sdcpp.GenerationRequest.from_dict(json.loads(shown.stdout))
+    assert request == sdcpp.GenerationRequest(
+        prompt="a cat", negative_prompt="ugly", steps=3, seed=-1, cfg_scale=5.0, sampling_method="euler",
+        deepcache="3,1", init_image=IMAGE, strength=0.4, vae_tiling=True, auto_resize_ref_image=False,
+        skip_layers=(1, 2), preview_method="none")
+    assert [path.name for path in tmp_path.iterdir()] == ["in.png"]
+    bad = subprocess.run([sys.executable, "-m", "sdcpp.cli", "-p", "x", "-W", "65", "--dump-request"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "width must be a multiple of 8" in bad.stderr

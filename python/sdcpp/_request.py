@@ -1,7 +1,8 @@
-"""Validate the arguments of one generation and fill the engine's ``sd_img_gen_params_t``.
+"""Check a :class:`sdcpp.GenerationRequest`, fill the engine's ``sd_img_gen_params_t`` from it,
+and report what was used.
 
-Everything here runs before any engine call, so a bad argument is an :class:`InvalidArgument`
-naming it, never a crash or a silently different image.
+Checking runs when the request is built, before any engine call, so a bad argument is an
+:class:`InvalidArgument` naming it, never a crash or a silently different image.
 """
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import params as P
-from ._ffi import ffi
-from .cache import CACHE_MODES, DeepCache, deepcache_from_options, parse_cache_options
+from ._ffi import ffi, lib
+from .cache import (
+    CACHE_MODES,
+    DeepCache,
+    deepcache_from_options,
+    fill_deepcache,
+    fill_upstream_cache,
+    parse_cache_options,
+)
 from .errors import InvalidArgument
 from .images import aligned, center_crop, check_output_format, mask_array, pad_to, rgb_array
 from .loras import Lora, coerce_loras
@@ -195,38 +203,6 @@ class CImages:
         return array
 
 
-def prepare_inputs(init_image: object, mask: object, control_image: object,
-                   width: Optional[int], height: Optional[int]) -> tuple[int, int, dict[str, np.ndarray]]:
-    """Convert and size-check the init image, mask and control image.
-
-    Returns the requested (width, height) and the images padded to the engine's size grid.
-    The init image and mask must have the requested size; the control image is resized like
-    sd-cli does (stretched) when its size differs.
-    """
-    init = None if init_image is None else rgb_array("init_image", init_image)
-    mask_pixels = None if mask is None else mask_array("mask", mask)
-    if mask_pixels is not None and init is None:
-        raise InvalidArgument("mask needs an init_image (inpainting repaints parts of it)")
-    control = None if control_image is None else rgb_array("control_image", control_image)
-    width, height = check_size(width, height, init)
-    for name, pixels in (("init_image", init), ("mask", mask_pixels)):
-        if pixels is not None and pixels.shape[:2] != (height, width):
-            raise InvalidArgument(f"{name} is {pixels.shape[1]}x{pixels.shape[0]}, not {width}x{height}: resize it first")
-    padded_w, padded_h = aligned(width, SIZE_GRID), aligned(height, SIZE_GRID)
-    images: dict[str, np.ndarray] = {}
-    if init is not None:
-        images["init_image"] = pad_to(init, padded_h, padded_w)
-    if mask_pixels is not None:
-        images["mask"] = pad_to(mask_pixels, padded_h, padded_w)
-    if control is not None:
-        if control.shape[:2] != (height, width):
-            from PIL import Image
-
-            control = np.asarray(Image.fromarray(control).resize((width, height), Image.Resampling.BILINEAR))
-        images["control_image"] = pad_to(control, padded_h, padded_w)
-    return width, height, images
-
-
 def engine_hires_target(hires: HiresFix, width: int, height: int, engine_w: int, engine_h: int) -> tuple[int, int]:
     """The hires target to give the engine when it renders ``engine_w`` x ``engine_h`` for a
     ``width`` x ``height`` request (the final image is cropped from its centre)."""
@@ -352,8 +328,7 @@ def check_request(request: Any) -> tuple[Checked, dict[str, Any]]:
     sched = None if r.scheduler is None else P.scheduler_value(r.scheduler)
     hires = check_hires(r.hires, r.hires_upscaler, r.hires_scale, r.hires_width, r.hires_height, r.hires_steps,
                         r.hires_denoising_strength, width, height)
-    normal["hires_scale"] = P.check_float("hires_scale", r.hires_scale, 0.0, 16.0)
-    normal["hires_denoising_strength"] = float(r.hires_denoising_strength)
+    normal["hires_scale"], normal["hires_denoising_strength"] = float(r.hires_scale), float(r.hires_denoising_strength)
     layers = tuple(check_layers("skip_layers", r.skip_layers))
     if r.vae_tiling is not None and not isinstance(r.vae_tiling, bool):
         raise InvalidArgument("vae_tiling must be True, False or None")
@@ -371,3 +346,138 @@ def check_request(request: Any) -> tuple[Checked, dict[str, Any]]:
     checked = Checked(width, height, loras, normal["sigmas"], hires, deepcache, layers, (tile_x, tile_y),
                       method, sched, preview_mode)
     return checked, normal
+
+
+# -- request -> sd_img_gen_params_t -------------------------------------------------------------
+
+def padded_images(request: Any) -> dict[str, np.ndarray]:
+    """The request's init image, mask and control image, padded to the engine's size grid (the
+    control image is first stretched to the requested size when it differs, as sd-cli does)."""
+    checked: Checked = request._checked
+    width, height = checked.width, checked.height
+    padded_w, padded_h = aligned(width, SIZE_GRID), aligned(height, SIZE_GRID)
+    images: dict[str, np.ndarray] = {}
+    for name in ("init_image", "mask", "control_image"):
+        pixels = getattr(request, name)
+        if pixels is None:
+            continue
+        if name == "control_image" and pixels.shape[:2] != (height, width):
+            from PIL import Image
+
+            pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR))
+        images[name] = pad_to(pixels, padded_h, padded_w)
+    return images
+
+
+def engine_params(request: Any, prompt: str, loras: Sequence[Lora]) -> tuple[Any, object]:
+    """The ``sd_img_gen_params_t`` for a resolved request (sampling method, scheduler and seed
+    set), with ``prompt`` (its LoRA tags removed) and ``loras`` (tags and list together).
+
+    Returns the struct and an object that keeps its strings and pixel buffers alive: hold it
+    until the engine call returns.
+    """
+    r = request
+    checked: Checked = r._checked
+    strings, buffers = P.CStrings(), CImages()
+    images = padded_images(r)
+    # The engine's size: padded to the size grid when images go in (so they are not stretched)
+    # or when the highres fix needs to know it; otherwise the engine rounds up by itself.
+    engine_w, engine_h = checked.width, checked.height
+    if images or checked.hires is not None:
+        engine_w, engine_h = aligned(engine_w, SIZE_GRID), aligned(engine_h, SIZE_GRID)
+    c = ffi.new("sd_img_gen_params_t*")
+    lib.sd_img_gen_params_init(c)
+    c.prompt, c.negative_prompt = strings(prompt.encode("utf-8")), strings(r.negative_prompt.encode("utf-8"))
+    c.loras, c.lora_count = buffers.loras(loras, strings), len(loras)
+    c.width, c.height, c.seed, c.batch_count, c.clip_skip = engine_w, engine_h, r.seed, r.batch_count, r.clip_skip
+    sample = c.sample_params
+    sample.sample_method, sample.scheduler = checked.sampling_method, checked.scheduler
+    sample.sample_steps = r.steps
+    sample.guidance.txt_cfg, sample.guidance.distilled_guidance = r.cfg_scale, r.guidance
+    if r.img_cfg_scale is not None:
+        sample.guidance.img_cfg = r.img_cfg_scale
+    slg = sample.guidance.slg
+    slg.scale, slg.layers, slg.layer_count = r.slg_scale, buffers.ints(checked.skip_layers), len(checked.skip_layers)
+    slg.layer_start, slg.layer_end = r.skip_layer_start, r.skip_layer_end
+    if r.eta is not None:
+        sample.eta = r.eta
+    if checked.sigmas is not None:
+        sample.custom_sigmas, sample.custom_sigmas_count = buffers.floats(checked.sigmas), len(checked.sigmas)
+    if r.flow_shift is not None:
+        sample.flow_shift = r.flow_shift
+    sample.shifted_timestep = r.timestep_shift
+    c.strength, c.control_strength = r.strength, r.control_strength
+    for name, target in (("init_image", c.init_image), ("mask", c.mask_image), ("control_image", c.control_image)):
+        if name in images:
+            buffers.fill(target, images[name])
+    c.ref_images, c.ref_images_count = buffers.array(r.ref_images), len(r.ref_images)
+    c.increase_ref_index, c.auto_resize_ref_image = r.increase_ref_index, r.auto_resize_ref_image
+    pm = c.pm_params
+    pm.id_images, pm.id_images_count = buffers.array(r.pm_id_images), len(r.pm_id_images)
+    pm.id_embed_path = strings(None if r.pm_id_embed_path is None else os.fsencode(r.pm_id_embed_path))
+    pm.style_strength = r.pm_style_strength
+    tiling = c.vae_tiling_params
+    tiling.enabled, (tiling.tile_size_x, tiling.tile_size_y) = bool(r.vae_tiling), checked.vae_tile_size
+    tiling.target_overlap = r.vae_tile_overlap
+    if checked.hires is not None:
+        _fill_hires(c.hires, checked.hires, checked.width, checked.height, engine_w, engine_h, strings)
+    if checked.deepcache is not None:
+        fill_deepcache(c.cache, checked.deepcache)
+    elif r.cache_mode not in (None, "disabled"):
+        fill_upstream_cache(c.cache, r.cache_mode, parse_cache_options(r.cache_options))
+    return c, (strings, buffers)
+
+
+def _fill_hires(target: Any, hires: HiresFix, width: int, height: int, engine_w: int, engine_h: int,
+                strings: P.CStrings) -> None:
+    target.enabled = True
+    target.upscaler = P.hires_upscaler_value(hires.upscaler)
+    target.model_path = strings(None if hires.model_path is None else os.fsencode(hires.model_path))
+    target.scale = hires.scale
+    target.target_width, target.target_height = engine_hires_target(hires, width, height, engine_w, engine_h)
+    target.steps = hires.steps
+    target.denoising_strength = hires.denoising_strength
+
+
+# -- what was used ------------------------------------------------------------------------------
+
+def output_size(request: Any) -> tuple[int, int]:
+    """(width, height) of the images a request produces (the hires target with the highres fix)."""
+    checked: Checked = request._checked
+    if checked.hires is not None:
+        return checked.hires.width, checked.hires.height
+    return checked.width, checked.height
+
+
+def result_params(request: Any, prompt: str, loras: Sequence[Lora], facts: dict[str, Any]) -> dict[str, Any]:
+    """:attr:`sdcpp.GenerationResult.params`: the resolved request's fields as plain data, with the
+    values as the engine used them, and ``facts`` (model files, rng, versions) added.
+
+    Image fields say whether an image was given (a list field: how many); ``prompt`` is the prompt
+    without LoRA tags (``prompt_with_loras`` keeps them) and ``loras`` lists those of the tags and
+    of the list; ``width``/``height`` are the output size; ``steps`` counts custom sigmas;
+    ``strength``/``control_strength`` are None without the image they apply to; ``hires`` is the
+    resolved highres fix (None when off); ``deepcache`` is its ``"interval,depth,start,end"`` text
+    and ``cache_mode`` is ``"deepcache"`` with it, ``"disabled"`` without any cache.
+    """
+    checked: Checked = request._checked
+    params: dict[str, Any] = request.to_dict()
+    for name in ("init_image", "mask", "control_image"):
+        params[name] = params[name] is not None
+    for name in ("ref_images", "pm_id_images"):
+        params[name] = len(params[name])
+    width, height = output_size(request)
+    hires = checked.hires
+    params.update(
+        prompt=prompt, prompt_with_loras=request.prompt, width=width, height=height,
+        steps=request.steps if checked.sigmas is None else len(checked.sigmas) - 1,
+        strength=request.strength if request.init_image is not None else None,
+        control_strength=request.control_strength if request.control_image is not None else None,
+        loras=[dataclasses.asdict(lora) for lora in loras],
+        hires=None if hires is None else {**hires.as_dict(), "base_width": checked.width,
+                                          "base_height": checked.height},
+        deepcache=None if checked.deepcache is None else str(checked.deepcache),
+        cache_mode="deepcache" if checked.deepcache is not None else (request.cache_mode or "disabled"),
+    )
+    params.update(facts)
+    return params

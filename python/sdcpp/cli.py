@@ -14,13 +14,14 @@ as sdcpp-cli does by default); video generation (-M vid_gen) is not offered.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -29,6 +30,7 @@ from . import params as P
 from .cache import CACHE_MODES
 from .errors import InvalidArgument, SdcppError
 from .images import check_output_path
+from .request import GenerationRequest
 
 MODES = ("img_gen", "vid_gen", "upscale", "convert", "metadata")
 # sd-cli's pattern for printf-style frame numbers in -o (examples/cli/main.cpp).
@@ -51,6 +53,173 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(GenerationRequest) if field.init}
+_FROM_FIELD = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestFlag:
+    """One sd-cli flag and the :class:`sdcpp.GenerationRequest` field it sets.
+
+    The default is the field's (``cli_default`` where sd-cli's differs); ``switch`` flags take no
+    value (``invert``: the flag sets the field to False); ``convert(value, args)`` turns the
+    parsed value into the field's (a path into an image, ...).
+    """
+
+    flags: tuple[str, ...]
+    field: str
+    help: str
+    type: Optional[Callable[[str], Any]] = None
+    choices: Optional[Sequence[str]] = None
+    switch: bool = False
+    invert: bool = False
+    repeat: bool = False
+    metavar: Optional[str] = None
+    cli_default: Any = _FROM_FIELD
+    convert: Optional[Callable[[Any, argparse.Namespace], Any]] = None
+
+    @property
+    def default(self) -> Any:
+        """The flag's default: sd-cli's, which is the field's unless ``cli_default`` says otherwise."""
+        return _DEFAULTS[self.field] if self.cli_default is _FROM_FIELD else self.cli_default
+
+    def add_to(self, group: Any) -> None:
+        """Add the flag to an argparse parser or group."""
+        if self.switch:
+            group.add_argument(*self.flags, dest=self.field, action="store_false" if self.invert else "store_true",
+                               help=self.help)
+            return
+        shown = self.default
+        suffix = f" (default: {shown})" if shown not in (None, "", ()) and "default:" not in self.help else ""
+        metavar = self.metavar or self.flags[-1].lstrip("-").replace("-", "_").upper()
+        group.add_argument(*self.flags, dest=self.field, type=self.type, choices=self.choices,
+                           action="append" if self.repeat else "store",
+                           metavar=None if self.choices is not None else metavar,
+                           default=[] if self.repeat else self.default, help=self.help + suffix)
+
+    def value(self, args: argparse.Namespace) -> Any:
+        """The field's value for the parsed command line."""
+        raw = getattr(args, self.field)
+        return raw if self.convert is None else self.convert(raw, args)
+
+
+def _image_size(args: argparse.Namespace) -> Optional[tuple[int, int]]:
+    return (args.width, args.height) if args.width is not None and args.height is not None else None
+
+
+def _init_image(path: Optional[str], args: argparse.Namespace) -> Optional[np.ndarray]:
+    return _load_image("--init-img", path, _image_size(args))
+
+
+def _resolved_size(args: argparse.Namespace) -> tuple[int, int]:
+    """The size the generation will have: -W/-H, else the init image's, else 512x512."""
+    size = _image_size(args)
+    if size is not None:
+        return size
+    init = _init_image(args.init_image, args) if args.init_image else None
+    width = args.width if args.width is not None else (None if init is None else init.shape[1])
+    height = args.height if args.height is not None else (None if init is None else init.shape[0])
+    return (width or P.DEFAULT_WIDTH, height or P.DEFAULT_HEIGHT)
+
+
+def _mask(path: Optional[str], args: argparse.Namespace) -> Optional[np.ndarray]:
+    return None if path is None else _load_image("--mask", path, _resolved_size(args), mode="L")
+
+
+def _control_image(path: Optional[str], args: argparse.Namespace) -> Optional[np.ndarray]:
+    control = None if path is None else _load_image("--control-image", path, _resolved_size(args))
+    if control is not None and args.canny:
+        from .preprocess import canny
+
+        control = canny(control)
+    return control
+
+
+def _ref_images(paths: list[str], args: argparse.Namespace) -> list[np.ndarray]:
+    return [image for image in (_load_image("--ref-image", path) for path in paths) if image is not None]
+
+
+def _hires_upscaler(name: str, args: argparse.Namespace) -> str:
+    if name in P.hires_upscalers() or args.hires_upscalers_dir is None:
+        return str(name)
+    root = Path(args.hires_upscalers_dir)
+    for candidate in (root / name, *(root / (name + ext) for ext in (".pth", ".safetensors", ".gguf", ".pt"))):
+        if candidate.is_file():
+            return str(candidate)
+    raise InvalidArgument(f"--hires-upscaler {name!r}: not a built-in upscaler and not found in {root}")
+
+
+# sd-cli's generation flags, one row per GenerationRequest field they set (examples/common/common.cpp).
+REQUEST_FLAGS: tuple[RequestFlag, ...] = (
+    RequestFlag(("-p", "--prompt"), "prompt", "the prompt to render"),
+    RequestFlag(("-n", "--negative-prompt"), "negative_prompt", "the negative prompt (default: '')"),
+    RequestFlag(("-i", "--init-img"), "init_image", "path to the init image (img2img; upscale mode input)",
+                convert=_init_image),
+    RequestFlag(("--mask",), "mask", "path to the inpainting mask (white = repaint)", convert=_mask),
+    RequestFlag(("--control-image",), "control_image", "path to the ControlNet's control image",
+                convert=_control_image),
+    RequestFlag(("--pm-id-images-dir",), "pm_id_images", "directory of PhotoMaker ID images", cli_default=None,
+                convert=lambda path, args: _load_image_dir("--pm-id-images-dir", path)),
+    RequestFlag(("--pm-id-embed-path",), "pm_id_embed_path", "path to PhotoMaker v2 ID embeddings"),
+    RequestFlag(("-r", "--ref-image"), "ref_images", "reference image (repeatable)", repeat=True,
+                convert=_ref_images),
+    RequestFlag(("-W", "--width"), "width", "image width (default: 512, or the init image's)", int),
+    RequestFlag(("-H", "--height"), "height", "image height (default: 512, or the init image's)", int),
+    RequestFlag(("--steps",), "steps", "number of sample steps", int),
+    RequestFlag(("--clip-skip",), "clip_skip", "CLIP layers to skip (-1 = the model's)", int),
+    RequestFlag(("-b", "--batch-count"), "batch_count", "number of images", int),
+    RequestFlag(("--timestep-shift",), "timestep_shift", "timestep shift for NitroFusion models", int),
+    RequestFlag(("--cfg-scale",), "cfg_scale", "guidance scale", float),
+    RequestFlag(("--img-cfg-scale",), "img_cfg_scale", "image guidance scale (default: --cfg-scale)", float),
+    RequestFlag(("--guidance",), "guidance", "distilled guidance", float),
+    RequestFlag(("--slg-scale",), "slg_scale", "skip-layer guidance scale, DiT only", float),
+    RequestFlag(("--skip-layer-start",), "skip_layer_start", "SLG start", float),
+    RequestFlag(("--skip-layer-end",), "skip_layer_end", "SLG end", float),
+    RequestFlag(("--skip-layers",), "skip_layers", "SLG layers (default: [7,8,9])", _int_list),
+    RequestFlag(("--eta",), "eta", "noise multiplier (default: the sampler's)", float),
+    RequestFlag(("--flow-shift",), "flow_shift", "flow shift (default: auto)", float),
+    RequestFlag(("--strength",), "strength", "img2img strength", float),
+    RequestFlag(("--pm-style-strength",), "pm_style_strength", "PhotoMaker style strength", float),
+    RequestFlag(("--control-strength",), "control_strength", "ControlNet strength", float),
+    RequestFlag(("-s", "--seed"), "seed", "RNG seed; < 0 = random", int,
+                convert=lambda seed, args: seed if seed >= 0 else -1),
+    RequestFlag(("--sampling-method",), "sampling_method", "sampling method (default: euler_a for SD1/2/XL)",
+                choices=P.sampling_methods()),
+    RequestFlag(("--scheduler",), "scheduler", "sigma scheduler (default: discrete)", choices=P.schedulers()),
+    RequestFlag(("--sigmas",), "sigmas", 'custom sigmas, comma-separated (e.g. "14.61,7.8,3.5,0.0")'),
+    RequestFlag(("--vae-tiling",), "vae_tiling", "decode in tiles to save memory", switch=True,
+                convert=lambda on, args: True if on else None),
+    RequestFlag(("--vae-tile-size",), "vae_tile_size", "VAE tile size [X]x[Y] (default: 32x32)", _size_pair),
+    RequestFlag(("--vae-tile-overlap",), "vae_tile_overlap", "VAE tile overlap", float),
+    RequestFlag(("--increase-ref-index",), "increase_ref_index", "number reference images from 1", switch=True),
+    RequestFlag(("--disable-auto-resize-ref-image",), "auto_resize_ref_image", "do not resize reference images",
+                switch=True, invert=True),
+    RequestFlag(("--hires",), "hires", "enable the highres fix", switch=True),
+    RequestFlag(("--hires-upscaler",), "hires_upscaler",
+                "highres-fix upscaler: " + ", ".join(n for n in P.hires_upscalers() if n != "Model")
+                + ", or a model name in --hires-upscalers-dir", convert=_hires_upscaler),
+    RequestFlag(("--hires-scale",), "hires_scale", "highres-fix scale", float),
+    RequestFlag(("--hires-width",), "hires_width", "highres-fix target width (0 = from the scale)", int),
+    RequestFlag(("--hires-height",), "hires_height", "highres-fix target height (0 = from the scale)", int),
+    RequestFlag(("--hires-steps",), "hires_steps", "highres-fix steps (0 = --steps)", int),
+    RequestFlag(("--hires-denoising-strength",), "hires_denoising_strength", "highres-fix strength", float),
+    RequestFlag(("--deepcache",), "deepcache", "DeepCache: interval N, depth D, window [START, END) in model "
+                "evaluations (e.g. 3,0,0,20; trailing parts optional)", metavar="N,D,START,END"),
+    RequestFlag(("--cache-mode",), "cache_mode", "step cache", choices=CACHE_MODES),
+    RequestFlag(("--cache-option",), "cache_options", "cache options as key=value,... (deepcache: interval, "
+                "depth, start, end; ucache/easycache: threshold, start, end, ...; spectrum: w, m, lam, window, ...)"),
+    RequestFlag(("--preview",), "preview_method", "preview method", choices=P.preview_modes(), cli_default="none"),
+    RequestFlag(("--preview-interval",), "preview_interval", "steps between preview updates", int),
+    RequestFlag(("--preview-noisy",), "preview_noisy", "preview the noisy input instead of the denoised",
+                switch=True),
+)
+
+
+def request_from_args(args: argparse.Namespace) -> GenerationRequest:
+    """The :class:`sdcpp.GenerationRequest` of a parsed command line (images read from their files)."""
+    return GenerationRequest(**{flag.field: flag.value(args) for flag in REQUEST_FLAGS})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: sd-cli's option names, aliases and defaults."""
     parser = argparse.ArgumentParser(
@@ -69,10 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_argument("--image", help="path to the image to inspect (metadata mode)")
     cli.add_argument("--metadata-format", choices=("text", "json"), default="text",
                      help="metadata output format (default: text)")
-    cli.add_argument("--preview", choices=P.preview_modes(), default="none", help="preview method (default: none)")
     cli.add_argument("--preview-path", default="./preview.png", help="preview image path (default: ./preview.png)")
-    cli.add_argument("--preview-interval", type=int, default=1, help="steps between preview updates (default: 1)")
-    cli.add_argument("--preview-noisy", action="store_true", help="preview the noisy input instead of the denoised")
+    cli.add_argument("--dump-request", action="store_true",
+                     help="print the generation request of this command line as JSON (images as base64 PNG) "
+                     "and exit, without loading a model")
     cli.add_argument("--taesd-preview-only", action="store_true",
                      help="use --taesd for previews only, not for the final image")
     cli.add_argument("--canny", action="store_true", help="apply the canny edge preprocessor to the control image")
@@ -122,63 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how LoRAs are applied (default: auto)")
 
     gen = parser.add_argument_group("generation options")
-    gen.add_argument("-p", "--prompt", default="", help="the prompt to render")
-    gen.add_argument("-n", "--negative-prompt", default="", help="the negative prompt (default: '')")
-    gen.add_argument("-i", "--init-img", help="path to the init image (img2img; upscale mode input)")
-    gen.add_argument("--mask", help="path to the inpainting mask (white = repaint)")
-    gen.add_argument("--control-image", help="path to the ControlNet's control image")
-    gen.add_argument("--pm-id-images-dir", help="directory of PhotoMaker ID images")
-    gen.add_argument("--pm-id-embed-path", help="path to PhotoMaker v2 ID embeddings")
-    gen.add_argument("-r", "--ref-image", action="append", default=[], help="reference image (repeatable)")
-    gen.add_argument("-W", "--width", type=int, default=None, help="image width (default: 512, or the init image's)")
-    gen.add_argument("-H", "--height", type=int, default=None, help="image height (default: 512, or the init image's)")
-    gen.add_argument("--steps", type=int, default=P.DEFAULT_STEPS, help="number of sample steps (default: 20)")
-    gen.add_argument("--clip-skip", type=int, default=-1, help="CLIP layers to skip (default: -1 = model's)")
-    gen.add_argument("-b", "--batch-count", type=int, default=1, help="number of images (default: 1)")
-    gen.add_argument("--timestep-shift", type=int, default=0, help="timestep shift for NitroFusion models")
     gen.add_argument("--upscale-repeats", type=int, default=1, help="ESRGAN passes (default: 1)")
     gen.add_argument("--upscale-tile-size", type=int, default=128, help="ESRGAN tile size (default: 128)")
-    gen.add_argument("--cfg-scale", type=float, default=P.DEFAULT_CFG_SCALE, help="guidance scale (default: 7.0)")
-    gen.add_argument("--img-cfg-scale", type=float, default=None, help="image guidance scale (default: --cfg-scale)")
-    gen.add_argument("--guidance", type=float, default=3.5, help="distilled guidance (default: 3.5)")
-    gen.add_argument("--slg-scale", type=float, default=0.0, help="skip-layer guidance scale, DiT only (default: 0)")
-    gen.add_argument("--skip-layer-start", type=float, default=0.01, help="SLG start (default: 0.01)")
-    gen.add_argument("--skip-layer-end", type=float, default=0.2, help="SLG end (default: 0.2)")
-    gen.add_argument("--skip-layers", type=_int_list, default=[7, 8, 9], help="SLG layers (default: [7,8,9])")
-    gen.add_argument("--eta", type=float, default=None, help="noise multiplier (default: the sampler's)")
-    gen.add_argument("--flow-shift", type=float, default=None, help="flow shift (default: auto)")
-    gen.add_argument("--strength", type=float, default=P.DEFAULT_STRENGTH, help="img2img strength (default: 0.75)")
-    gen.add_argument("--pm-style-strength", type=float, default=20.0, help="PhotoMaker style strength")
-    gen.add_argument("--control-strength", type=float, default=0.9, help="ControlNet strength (default: 0.9)")
-    gen.add_argument("-s", "--seed", type=int, default=P.DEFAULT_SEED, help="RNG seed; < 0 = random (default: 42)")
-    gen.add_argument("--sampling-method", choices=P.sampling_methods(), default=None,
-                     help="sampling method (default: euler_a for SD1/2/XL)")
-    gen.add_argument("--scheduler", choices=P.schedulers(), default=None, help="sigma scheduler (default: discrete)")
-    gen.add_argument("--sigmas", default=None, help='custom sigmas, comma-separated (e.g. "14.61,7.8,3.5,0.0")')
-    gen.add_argument("--vae-tiling", action="store_true", help="decode in tiles to save memory")
-    gen.add_argument("--vae-tile-size", type=_size_pair, default=None, help="VAE tile size [X]x[Y] (default: 32x32)")
-    gen.add_argument("--vae-tile-overlap", type=float, default=0.5, help="VAE tile overlap (default: 0.5)")
-    gen.add_argument("--increase-ref-index", action="store_true", help="number reference images from 1")
-    gen.add_argument("--disable-auto-resize-ref-image", action="store_true", help="do not resize reference images")
     gen.add_argument("--disable-image-metadata", action="store_true", help="do not write parameters into images")
-    gen.add_argument("--hires", action="store_true", help="enable the highres fix")
-    gen.add_argument("--hires-upscaler", default="Latent",
-                     help="highres-fix upscaler: " + ", ".join(n for n in P.hires_upscalers() if n != "Model")
-                     + ", or a model name in --hires-upscalers-dir (default: Latent)")
-    gen.add_argument("--hires-scale", type=float, default=2.0, help="highres-fix scale (default: 2.0)")
-    gen.add_argument("--hires-width", type=int, default=0, help="highres-fix target width (default: 0 = scale)")
-    gen.add_argument("--hires-height", type=int, default=0, help="highres-fix target height (default: 0 = scale)")
-    gen.add_argument("--hires-steps", type=int, default=0, help="highres-fix steps (default: 0 = --steps)")
-    gen.add_argument("--hires-denoising-strength", type=float, default=0.7, help="highres-fix strength (default: 0.7)")
-
-    cache = parser.add_argument_group("step caches")
-    cache.add_argument("--deepcache", metavar="N,D,START,END", default=None,
-                       help="DeepCache: interval N, depth D, window [START, END) in model evaluations "
-                       "(e.g. 3,0,0,20; trailing parts optional)")
-    cache.add_argument("--cache-mode", choices=CACHE_MODES, default=None, help="step cache")
-    cache.add_argument("--cache-option", default=None,
-                       help="cache options as key=value,... (deepcache: interval, depth, start, end; "
-                       "ucache/easycache: threshold, start, end, ...; spectrum: w, m, lam, window, ...)")
+    for request_flag in REQUEST_FLAGS:
+        request_flag.add_to(gen)
     return parser
 
 
@@ -264,24 +381,13 @@ def _context_options(args: argparse.Namespace) -> dict[str, Any]:
         "offload_to_cpu": args.offload_to_cpu, "clip_on_cpu": args.clip_on_cpu, "vae_on_cpu": args.vae_on_cpu,
         "control_net_cpu": args.control_net_cpu, "flash_attn": args.fa, "diffusion_flash_attn": args.diffusion_fa,
         "diffusion_conv_direct": args.diffusion_conv_direct, "vae_conv_direct": args.vae_conv_direct,
-        "vae_tiling": args.vae_tiling, "mmap": args.mmap,
+        "mmap": args.mmap,
         "circular_x": args.circular or args.circularx, "circular_y": args.circular or args.circulary,
         "force_sdxl_vae_conv_scale": args.force_sdxl_vae_conv_scale, "taesd_preview_only": args.taesd_preview_only,
         "max_vram": args.max_vram, "chroma_use_dit_mask": not args.chroma_disable_dit_mask,
         "chroma_use_t5_mask": args.chroma_enable_t5_mask, "chroma_t5_mask_pad": args.chroma_t5_mask_pad,
         "qwen_image_zero_cond_t": args.qwen_image_zero_cond_t,
     }
-
-
-def _hires_upscaler(args: argparse.Namespace) -> str:
-    name = args.hires_upscaler
-    if name in P.hires_upscalers() or args.hires_upscalers_dir is None:
-        return str(name)
-    root = Path(args.hires_upscalers_dir)
-    for candidate in (root / name, *(root / (name + ext) for ext in (".pth", ".safetensors", ".gguf", ".pt"))):
-        if candidate.is_file():
-            return str(candidate)
-    raise InvalidArgument(f"--hires-upscaler {name!r}: not a built-in upscaler and not found in {root}")
 
 
 class _PreviewWriter:
@@ -300,49 +406,19 @@ class _PreviewWriter:
 def _generate(args: argparse.Namespace) -> int:
     from .context import Context
 
+    request = request_from_args(args)
+    if args.dump_request:
+        print(json.dumps(request.to_dict(images="base64"), indent=2))
+        return 0
     if not args.model and not args.diffusion_model:
         raise InvalidArgument("the following arguments are required: -m/--model (or --diffusion-model)")
-    size = (args.width, args.height) if args.width is not None and args.height is not None else None
-    init = _load_image("--init-img", args.init_img, size)
-    width = args.width if args.width is not None else (None if init is None else init.shape[1])
-    height = args.height if args.height is not None else (None if init is None else init.shape[0])
-    resolved = (width or P.DEFAULT_WIDTH, height or P.DEFAULT_HEIGHT)
-    mask = _load_image("--mask", args.mask, resolved, mode="L")
-    control = _load_image("--control-image", args.control_image, resolved)
-    if control is not None and args.canny:
-        from .preprocess import canny
-
-        control = canny(control)
-    references = [image for image in (_load_image("--ref-image", path) for path in args.ref_image) if image is not None]
-    id_images = _load_image_dir("--pm-id-images-dir", args.pm_id_images_dir)
-    paths = output_paths(args.output or "./output.png", P.check_int("batch_count", args.batch_count, 1, 1000),
-                         args.output_begin_idx)
+    paths = output_paths(args.output or "./output.png", request.batch_count, args.output_begin_idx)
     _check_outputs(paths, not args.no_overwrite)
 
     started = time.perf_counter()
     with Context(args.model, **_context_options(args)) as context:
-        result = context.generate(
-            args.prompt, args.negative_prompt, width=width, height=height, steps=args.steps,
-            cfg_scale=args.cfg_scale, img_cfg_scale=args.img_cfg_scale, guidance=args.guidance,
-            seed=args.seed if args.seed >= 0 else -1, sampling_method=args.sampling_method,
-            scheduler=args.scheduler, eta=args.eta, sigmas=args.sigmas, flow_shift=args.flow_shift,
-            timestep_shift=args.timestep_shift, batch_count=args.batch_count, clip_skip=args.clip_skip,
-            init_image=init, mask=mask, strength=args.strength, control_image=control,
-            control_strength=args.control_strength, ref_images=references or None,
-            increase_ref_index=args.increase_ref_index,
-            auto_resize_ref_image=not args.disable_auto_resize_ref_image,
-            hires=args.hires, hires_upscaler=_hires_upscaler(args), hires_scale=args.hires_scale,
-            hires_width=args.hires_width, hires_height=args.hires_height, hires_steps=args.hires_steps,
-            hires_denoising_strength=args.hires_denoising_strength, slg_scale=args.slg_scale,
-            skip_layers=args.skip_layers, skip_layer_start=args.skip_layer_start,
-            skip_layer_end=args.skip_layer_end, pm_id_images=id_images, pm_id_embed_path=args.pm_id_embed_path,
-            pm_style_strength=args.pm_style_strength, vae_tile_size=args.vae_tile_size,
-            vae_tile_overlap=args.vae_tile_overlap, deepcache=args.deepcache, cache_mode=args.cache_mode,
-            cache_options=args.cache_option, progress=_ProgressBar(),
-            preview=None if args.preview == "none" else _PreviewWriter(args.preview_path),
-            preview_method="proj" if args.preview == "none" else args.preview,
-            preview_interval=args.preview_interval, preview_noisy=args.preview_noisy,
-        )
+        preview = None if request.preview_method == "none" else _PreviewWriter(args.preview_path)
+        result = context.generate(request, progress=_ProgressBar(), preview=preview)
     images = list(result.images)
     if args.upscale_model and args.upscale_repeats > 0:
         from .upscale import Upscaler
@@ -370,7 +446,7 @@ def _upscale(args: argparse.Namespace) -> int:
 
     if not args.upscale_model:
         raise InvalidArgument("upscale mode needs an upscaler model (--upscale-model)")
-    image = _load_image("--init-img", args.init_img)
+    image = _load_image("--init-img", args.init_image)
     if image is None:
         raise InvalidArgument("upscale mode needs an input image (-i/--init-img)")
     (path,) = output_paths(args.output or "./output.png", 1, args.output_begin_idx)

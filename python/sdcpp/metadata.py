@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 from PIL import Image
 
 from .errors import InvalidArgument
+from .request import IMAGE_FIELDS, IMAGE_LIST_FIELDS
 
 SCHEMA = "sdcpp.image.params/v1"
 
@@ -36,11 +37,14 @@ def _float(value: float) -> str:
     return f"{value:.6f}"
 
 
-def format_parameters(params: Mapping[str, Any]) -> str:
+def format_parameters(params: Mapping[str, Any], request: Optional[Mapping[str, Any]] = None) -> str:
     """The ``parameters`` text sd-cli would write for a generation with these parameters.
 
     ``params`` is :attr:`sdcpp.GenerationResult.params` (one image's ``seed``); keys that are
-    missing are left out of the text.
+    missing are left out of the text. ``request`` (:meth:`sdcpp.GenerationRequest.to_dict` of the
+    request that makes this image) is stored whole in the JSON block under ``"request"``, images
+    left out, so ``GenerationRequest.from_dict(read_parameters(png)["sdcpp"]["request"])``
+    rebuilds it.
     """
     prompt = params.get("prompt_with_loras") or params.get("prompt", "")
     lines = [str(prompt)]
@@ -81,7 +85,10 @@ def format_parameters(params: Mapping[str, Any]) -> str:
         # Quoted like A1111 quotes values holding commas.
         fields.append(f"DeepCache: {json.dumps(str(params['deepcache']))}")
     fields.append(f"Version: {params.get('version', 'sdcpp')}")
-    fields.append("SDCPP: " + json.dumps(_metadata_json(params), separators=(",", ":"), sort_keys=True))
+    block = _metadata_json(params)
+    if request is not None:
+        block["request"] = _without_images(request)
+    fields.append("SDCPP: " + json.dumps(block, separators=(",", ":"), sort_keys=True))
     lines.append(", ".join(fields))
     return "\n".join(lines)
 
@@ -126,6 +133,11 @@ def _metadata_json(params: Mapping[str, Any]) -> dict[str, Any]:
         root["cache"] = {"requested_mode": params["cache_mode"],
                          "requested_option": params.get("deepcache") or params.get("cache_options") or ""}
     return root
+
+
+def _without_images(request: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: None if key in IMAGE_FIELDS else [] if key in IMAGE_LIST_FIELDS else value
+            for key, value in request.items()}
 
 
 def parse_parameters(text: str) -> dict[str, Any]:
