@@ -133,6 +133,10 @@ def test_malformed_json_and_wrong_types_name_the_field(client: Any) -> None:
     assert odd.status_code == 422 and detail_fields(odd) == ["width"]
     native = client.post("/sdcpp/v1/jobs", json={"prompt": "a cat", "stepz": 3})
     assert native.status_code == 422 and detail_fields(native) == ["stepz"]
+    strict = client.post("/sdcpp/v1/jobs", json={"prompt": "a cat", "steps": True, "hires": 1, "seed": "5"})
+    assert strict.status_code == 422 and set(detail_fields(strict)) == {"steps", "hires", "seed"}
+    for body in ([1, 2], "a cat", None):
+        assert client.post("/sdcpp/v1/jobs", json=body).status_code == 422
 
 
 def test_openai_errors_have_openai_shape(client: Any) -> None:

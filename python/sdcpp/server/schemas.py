@@ -149,7 +149,8 @@ class NativeJob(_Extras):
     names in ``--lora-model-dir`` to multipliers.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON types as given (no "2" for 2, no 1 for true, no true for 1).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str
     negative_prompt: Optional[str] = None
