@@ -2,9 +2,11 @@
 
     python -m benchmarks.builds --build main= --build old=/work/perf/so/nollamafile.so \\
         --model .cache/synthetic/sd15-synthetic-v1-seed0-q8_0.gguf --size 256 --threads 2
+    python -m benchmarks.builds --build omp= --build passive= --env passive:OMP_WAIT_POLICY=passive --model M
 
 Each ``--build NAME=PATH`` names a compiled extension module (``_sdcpp*.so`` from some build
-directory; an empty PATH means the installed one). Every build runs in its own subprocess with
+directory), or a directory holding a whole ``sdcpp`` package with its module; an empty PATH means
+the installed one. Every build runs in its own subprocess with
 that module put in place of ``sdcpp._sdcpp`` (the Python package itself is the same), so one run
 compares builds on the same machine, model and load. Per sampler step is
 (time(long steps) - time(short steps)) / (long - short), median over the repeats; builds take
@@ -17,6 +19,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,13 +46,30 @@ class _ExtensionFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, str(self.path), loader=loader)
 
 
+class _PackageFinder(importlib.abc.MetaPathFinder):
+    """Finds the whole ``sdcpp`` package (Python files and compiled module) under another directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
+                  target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname != "sdcpp" and not fullname.startswith("sdcpp."):
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, list(path) if path else [str(self.root)])
+
+
 def use_extension(path: Optional[Path]) -> None:
-    """Make ``import sdcpp`` load the compiled module at ``path`` (None: the installed one).
-    Call before the first ``import sdcpp``."""
+    """Make ``import sdcpp`` load another build (None: the installed one). ``path`` is a compiled
+    module (``_sdcpp*.so``; the installed Python files) or a directory holding a complete ``sdcpp``
+    package with its module (a build of another source tree, e.g. an exported commit, whose patch
+    series differs from this checkout's). Call before the first ``import sdcpp``."""
     if "sdcpp" in sys.modules:
         raise RuntimeError("use_extension() must run before sdcpp is imported")
-    if path is not None:
-        sys.meta_path.insert(0, _ExtensionFinder(path.resolve()))
+    if path is None:
+        return
+    path = path.resolve()
+    sys.meta_path.insert(0, _PackageFinder(path) if path.is_dir() else _ExtensionFinder(path))
 
 
 def _tolerate_older_module() -> None:
@@ -94,7 +114,8 @@ def _worker(config: dict[str, Any]) -> dict[str, Any]:
 
 def _run_worker(config: dict[str, Any]) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.builds", "--worker", json.dumps(config)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    environment = {**os.environ, **config.get("env", {})}
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, env=environment)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_MARK):
             result: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
@@ -107,6 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--build", action="append", default=[], metavar="NAME=PATH",
                         help="a compiled _sdcpp module to measure (empty PATH: the installed one)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME:KEY=VALUE",
+                        help="an environment variable for one build's runs, e.g. omp-passive:OMP_WAIT_POLICY=passive")
     parser.add_argument("--model", type=Path, required=False)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=-1)
@@ -122,12 +145,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.build or args.model is None:
         parser.error("give --model and at least one --build NAME=PATH")
     builds = [item.split("=", 1) for item in args.build]
+    environments: dict[str, dict[str, str]] = {name: {} for name, _ in builds}
+    for item in args.env:
+        name, assignment = item.split(":", 1)
+        key, value = assignment.split("=", 1)
+        environments[name][key] = value
     per_step: dict[str, list[float]] = {name: [] for name, _ in builds}
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in builds}
     for repeat in range(args.repeats):
         for name, so in builds:
             config = {"name": name, "so": so, "model": str(args.model), "size": args.size, "threads": args.threads,
-                      "short": args.short, "long": args.long, "context": json.loads(args.context)}
+                      "short": args.short, "long": args.long, "context": json.loads(args.context),
+                      "env": environments[name]}
             result = _run_worker(config)
             times = result["times"]
             step = (times[str(args.long)] - times[str(args.short)]) / (args.long - args.short)

@@ -40,10 +40,18 @@ def main(argv: list[str]) -> int:
             data = json.load(stream)
         if isinstance(data, dict) and "samples_per_full_call" in data:
             perf.append(data)
+        elif isinstance(data, dict) and data.get("benchmark") == "ray_scaling":
+            from .ray_scaling import markdown as ray_markdown
+
+            print(ray_markdown(data))
         elif isinstance(data, dict) and data.get("schema") == "sdcpp-peers/1":
             from .peers import markdown as peers_markdown
 
             print(peers_markdown(data))
+        elif isinstance(data, dict) and data.get("schema") == "sdcpp-engine-profile/1":
+            from .engine_profile import markdown as profile_markdown
+
+            print(profile_markdown(data))
         elif isinstance(data, dict):
             print(document_markdown(data, Path(path).stem))
         else:

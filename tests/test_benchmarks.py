@@ -103,3 +103,38 @@ def test_committed_results_render_as_markdown(path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
     assert rendered.returncode == 0, rendered.stderr
     assert "|---|" in rendered.stdout
+
+
+def test_peers_plan_covers_every_type_with_and_without_deepcache() -> None:
+    from benchmarks.peers import engines
+
+    names = [item["name"] for item in engines()]
+    assert names[:2] == ["OpenVINO f32", "PyTorch fp32"]
+    for weight_type in ("f16", "q8_0", "q4_0"):
+        assert f"sdcpp {weight_type}" in names
+        assert f"sdcpp {weight_type} + DeepCache N=2 d=0" in names
+    assert len(names) == 8
+
+
+def test_peers_per_step_cancels_the_fixed_costs_and_ratios_use_the_references() -> None:
+    from benchmarks.peers import markdown, summarise, with_ratios
+
+    def run(steps: int, per_step: float, fixed: float) -> dict[str, float]:
+        return {"wall_s": fixed + steps * per_step, "decode_s": fixed / 2, "conditioning_s": fixed / 4}
+
+    def row(name: str, kind: str, per_step: float, fixed: float) -> dict[str, object]:
+        result = {"pairs": [(run(2, per_step, fixed), run(6, per_step, fixed))] * 2, "peak_rss_mib": 100.0}
+        return {"name": name, "kind": kind, "file_mib": 10.0, **result, **summarise(result, 2, 6)}
+
+    rows = with_ratios([row("OpenVINO f32", "openvino", 2.0, 8.0), row("PyTorch fp32", "torch", 4.0, 8.0),
+                        row("sdcpp q8_0", "sdcpp", 3.0, 16.0)])
+    sdcpp_row = rows[2]
+    assert sdcpp_row["per_step_s"] == pytest.approx(3.0)
+    assert sdcpp_row["per_step_vs_openvino"] == pytest.approx(1.5)
+    assert sdcpp_row["per_step_vs_torch"] == pytest.approx(0.75)
+    assert sdcpp_row["decode_vs_torch"] == pytest.approx(2.0)
+    assert sdcpp_row["end_to_end_20_s"] == pytest.approx(12.0 + 60.0)
+    document = {"size": 256, "created": "now", "machine": {"cpu": "test CPU"}, "threads": 2, "short": 2, "long": 6,
+                "repeats": 2, "load_average_before": [1.0], "load_average_after": [1.0], "argv": ["x"], "rows": rows}
+    table = markdown(document)
+    assert "| sdcpp q8_0 | 10 MiB | 3.00 s | 1.50x | 0.75x | - | - |" in table
