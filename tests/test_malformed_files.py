@@ -23,12 +23,13 @@ import sdcpp
 from sdcpp.errors import InvalidArgument, ModelLoadError
 from sdcpp.model_check import inspect_model
 from sdcpp.models import model_format
+from sdcpp.testing.synthetic import GENERATOR_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import fuzz_loader  # noqa: E402
 
-SYNTHETIC_F16 = "sd15-synthetic-v1-seed0-f16.safetensors"
+SYNTHETIC_F16 = f"sd15-synthetic-v{GENERATOR_VERSION}-seed0-f16.safetensors"
 
 
 # -- helpers ---------------------------------------------------------------------------------------

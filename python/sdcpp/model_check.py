@@ -14,7 +14,9 @@ What is checked, per format:
   u32 power of two, unique tensor names (64 bytes or longer only where the engine's fallback
   reader can parse the metadata), at most 4 dimensions, known
   ggml types, rows a whole number of blocks, tensor data contiguous in the order of the infos
-  (as ggml's own reader requires) and inside the file.
+  (as ggml's own reader requires) and inside the file. A quantized conv kernel is stored flat,
+  [OC, IC*KH*KW] (GGUF shape [IC*KH*KW, OC]), so its rows are checked like any matrix's; whether
+  that shape fits the model's conv is the engine's shape check (a clear load error).
 - safetensors: header length, a JSON object without duplicate keys, each tensor's dtype one
   the engine reads, a shape of at most 5 non-negative integers, ``data_offsets`` inside the data
   section, consistent with shape x dtype size, and not overlapping another tensor.
@@ -22,8 +24,9 @@ What is checked, per format:
   that is a well-formed pickle whose globals are all on an allowlist of torch tensor-rebuild
   functions, storage classes and plain data containers. The engine parses that pickle itself and
   never runs Python code; the allowlist refuses files made to attack Python's ``pickle``.
-- every format: at least one tensor, none of them empty, and at least one whose name belongs to
-  a known model component (see :data:`KNOWN_NAME_MARKERS`).
+- every format: at least one tensor, none of them empty, no ``*.weight`` matrix or kernel of an
+  integer type, and at least one whose name belongs to a known model component (see
+  :data:`KNOWN_NAME_MARKERS`).
 """
 from __future__ import annotations
 
@@ -77,6 +80,20 @@ GGML_TYPES: dict[int, tuple[str, int, int]] = {
 # to_float; the integer and f64 types have none and the engine would throw inside a loader
 # thread (which ends the process), so GGUF tensors of these types are refused.
 GGUF_UNLOADABLE_TYPES = frozenset({24, 25, 27, 28})
+
+# Types a weight matrix or conv kernel may not have: the engine runs them through ggml_mul_mat or
+# converts them with to_float, and an integer type has neither (ggml aborts, or the loader throws
+# inside a thread, which ends the process).
+INTEGER_TYPES = frozenset({"i8", "i16", "i32", "i64", "I8", "I16", "I32", "I64"})
+
+
+def _check_weight_type(name: str, type_name: str, n_dims: int) -> None:
+    """A ``*.weight`` tensor of 2 or more dimensions (a linear weight, a conv kernel in 4D or in
+    the flat [OC, IC*KH*KW] layout quantized convs use) must be a float or quantized type."""
+    if n_dims >= 2 and name.endswith(".weight") and type_name in INTEGER_TYPES:
+        raise _Malformed(f"tensor {name!r} is a weight matrix of integer type {type_name}; "
+                         "weights must be a float or quantized type")
+
 
 # GGUF metadata value types -> size of one value (None: a length-prefixed string; 9 is ARRAY).
 _GGUF_VALUE_SIZES: dict[int, Optional[int]] = {
@@ -318,6 +335,7 @@ def _check_gguf(stream: IO[bytes], size: int) -> tuple[TensorInfo, ...]:
             raise _Malformed(f"tensor {name!r} is empty (shape {list(shape)})")
         if elements >= 2**63:
             raise _Malformed(f"tensor {name!r} has too many elements (shape {list(shape)})")
+        _check_weight_type(name, type_name, len(shape))
         row = shape[0] if shape else 1
         if row % block_size:
             raise _Malformed(f"tensor {name!r} of type {type_name} has rows of {row} elements, "
@@ -426,6 +444,7 @@ def _check_safetensors(stream: IO[bytes], size: int) -> tuple[TensorInfo, ...]:
         if end > data_size:
             raise _Malformed(f"truncated: tensor {name!r} ends at byte {data_start + end} "
                              f"but the file has {size} bytes")
+        _check_weight_type(name, dtype, len(shape))
         elements = math.prod(shape)
         if elements == 0:
             raise _Malformed(f"tensor {name!r} is empty (shape {shape})")

@@ -62,7 +62,8 @@ __all__ = [
 
 #: Bump whenever the produced bytes change (layout, init, RNG use, format).
 #: It is part of every cached file name, so a bump invalidates old caches.
-GENERATOR_VERSION = 1
+#: 2: quantized GGUFs hold flat quantized conv kernels (patches/0003-quantized-conv2d.patch).
+GENERATOR_VERSION = 2
 
 #: Number of ``model.diffusion_model.output_blocks.N`` in the SD1.x U-Net.
 SD15_UNET_OUTPUT_BLOCKS = 12
