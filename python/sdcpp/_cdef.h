@@ -237,6 +237,12 @@ enum sd_cache_mode_t {
     ...
 };
 
+enum sd_deepcache_schedule_t {
+    SD_DEEPCACHE_SCHEDULE_UNIFORM,
+    SD_DEEPCACHE_SCHEDULE_QUADRATIC,
+    ...
+};
+
 typedef struct {
     enum sd_cache_mode_t mode;
     float reuse_threshold;
@@ -266,6 +272,10 @@ typedef struct {
     int deepcache_depth;
     int deepcache_start;
     int deepcache_end;
+    enum sd_deepcache_schedule_t deepcache_schedule;
+    int deepcache_center;
+    double deepcache_power;
+    bool deepcache_with_ucache;
 } sd_cache_params_t;
 
 typedef struct {
@@ -414,6 +424,9 @@ typedef struct {
 
 int sd_deepcache_max_depth(const sd_ctx_t* sd_ctx);
 void sd_get_cache_stats(const sd_ctx_t* sd_ctx, sd_cache_stats_t* stats);
+int sd_deepcache_full_steps(int window, int interval, enum sd_deepcache_schedule_t schedule, int center,
+                            double power, int* full_out, int capacity);
+int sd_get_deepcache_full_evaluations(const sd_ctx_t* sd_ctx, int* full_out, int capacity);
 
 typedef struct upscaler_ctx_t upscaler_ctx_t;
 
