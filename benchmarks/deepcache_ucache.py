@@ -81,7 +81,7 @@ def run(size: int, steps: int, repeats: int, quant: str, threads: int, method: s
                          "sampling_s": timing.sampling_s, "spread": spread})
         after, _ = median_timing(context, repeats, **common)
     drift = abs(after.sampling_s - before.sampling_s) / before.sampling_s
-    return {"cpu": cpu_name(), "size": size, "steps": steps, "method": method, "cfg_scale": cfg_scale,
+    return {"benchmark": "deepcache_ucache", "cpu": cpu_name(), "size": size, "steps": steps, "method": method, "cfg_scale": cfg_scale,
             "quant": quant, "threads": threads, "repeats": repeats, "evaluations": evaluations,
             "baseline_sampling_s": before.sampling_s, "baseline_after_sampling_s": after.sampling_s,
             "baseline_drift": drift, "rows": rows}

@@ -44,6 +44,10 @@ def main(argv: list[str]) -> int:
             from .ray_scaling import markdown as ray_markdown
 
             print(ray_markdown(data))
+        elif isinstance(data, dict) and data.get("benchmark") == "deepcache_ucache":
+            from .deepcache_ucache import markdown as stacking_markdown
+
+            print(stacking_markdown(data))
         elif isinstance(data, dict) and data.get("schema") == "sdcpp-peers/1":
             from .peers import markdown as peers_markdown
 

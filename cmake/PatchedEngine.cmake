@@ -64,6 +64,14 @@ function(sdcpp_prepare_patched_engine)
         file(STRINGS "${list_file}" previously_patched)
     endif()
 
+    # Files that an earlier series created (no upstream counterpart) must go, or re-applying the
+    # patch that creates them fails with "already exists".
+    foreach(path IN LISTS previously_patched)
+        if(NOT path STREQUAL "" AND NOT EXISTS "${ARG_VENDOR_DIR}/${path}")
+            file(REMOVE "${ARG_OUTPUT_DIR}/${path}")
+        endif()
+    endforeach()
+
     message(STATUS "sdcpp: preparing the patched engine in ${ARG_OUTPUT_DIR}")
     # file(COPY) skips files whose timestamp already matches, so only files a patch had touched
     # are copied afresh (and then recompiled).

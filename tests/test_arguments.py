@@ -84,7 +84,7 @@ GENERATE_CASES: list[tuple[dict[str, Any], str]] = [
     ({"deepcache": "3,x"}, "every part must be an integer"),
     ({"deepcache": 3.5}, "deepcache must be a DeepCache"),
     ({"deepcache": "3,99"}, "depth 99 is out of range"),
-    ({"deepcache": 3, "cache_mode": "ucache"}, "exclude each other"),
+    ({"deepcache": 3, "cache_mode": "spectrum"}, "exclude each other"),
     ({"cache_mode": "fastcache"}, "unknown cache mode"),
     ({"cache_mode": "ucache", "cache_options": "threshold"}, "missing '='"),
     ({"cache_options": "threshold=1"}, "needs a cache_mode"),

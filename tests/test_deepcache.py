@@ -125,7 +125,7 @@ def test_upstream_cache_modes_are_reachable(context: sdcpp.Context) -> None:
     with pytest.raises(sdcpp.InvalidArgument, match="unknown cache mode"):
         context.txt2img("a cat", cache_mode="fastcache", **SMALL)
     with pytest.raises(sdcpp.InvalidArgument, match="exclude each other"):
-        context.txt2img("a cat", cache_mode="ucache", deepcache=3, **SMALL)
+        context.txt2img("a cat", cache_mode="spectrum", deepcache=3, **SMALL)
     with pytest.raises(sdcpp.InvalidArgument, match="unknown cache option"):
         context.txt2img("a cat", cache_mode="ucache", cache_options="bogus=1", **SMALL)
 

@@ -156,3 +156,28 @@ def test_bad_schedule_settings_name_the_field(kwargs: dict[str, object], message
 def test_bad_text_forms_name_the_problem(text: str, message: str) -> None:
     with pytest.raises(sdcpp.InvalidArgument, match=message):
         DeepCache.parse(text)
+
+
+def test_deepcache_stacks_on_ucache_through_a_request(context: sdcpp.Context) -> None:
+    settings = DeepCache(interval=3, depth=0)
+    request = sdcpp.GenerationRequest(prompt="a cat", steps=6, sampling_method="euler", cfg_scale=1.0,
+                                      cache_mode="ucache", cache_options="threshold=1.0", deepcache=settings,
+                                      **SMALL)
+    alone = context.generate(request.replace(cache_mode=None, cache_options=None))
+    stacked = context.generate(request)
+    # ucache answers some evaluations from its cache: they run no U-Net and count as neither.
+    assert alone.cache_stats.full_evaluations + alone.cache_stats.reused_evaluations == 6
+    computed = stacked.cache_stats.full_evaluations + stacked.cache_stats.reused_evaluations
+    assert computed < 6
+    assert stacked.cache_stats.reused_evaluations > 0
+    assert stacked.params["cache_mode"] == "ucache" and stacked.params["deepcache"] == str(settings)
+    assert np.isfinite(stacked.images[0].astype(np.float64)).all()
+
+
+def test_deepcache_options_refine_deepcache_and_other_step_caches_are_refused(context: sdcpp.Context) -> None:
+    result = context.generate("a cat", steps=6, sampling_method="euler", cfg_scale=1.0, deepcache="3,0",
+                              cache_options="schedule=quadratic,center=2", **SMALL)
+    assert result.params["deepcache"] == "3,0,0,-1,quadratic,2,1.4"
+    assert result.cache_stats.full_evaluation_indices == (0, 2)
+    with pytest.raises(sdcpp.InvalidArgument, match="stacks only with ucache"):
+        sdcpp.GenerationRequest(prompt="a cat", cache_mode="spectrum", deepcache=3)

@@ -152,7 +152,7 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"vae_tiling": "on"}, "vae_tiling must be True, False or None"),
     ({"vae_tile_overlap": 1.0}, "vae_tile_overlap must be"),
     ({"deepcache": "3,x"}, "deepcache '3,x'"),
-    ({"deepcache": 3, "cache_mode": "ucache"}, "exclude each other"),
+    ({"deepcache": 3, "cache_mode": "spectrum"}, "exclude each other"),
     ({"cache_mode": "fastcache"}, "unknown cache mode"),
     ({"cache_options": "threshold=1"}, "cache_options needs a cache_mode"),
     ({"output_format": "png"}, "output_format must be one of"),

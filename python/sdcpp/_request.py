@@ -17,6 +17,7 @@ from . import params as P
 from ._ffi import ffi, lib
 from .cache import (
     CACHE_MODES,
+    STACKABLE_CACHE_MODES,
     DeepCache,
     deepcache_from_options,
     fill_deepcache,
@@ -263,11 +264,16 @@ def resolve_cache(deepcache: object, cache_mode: object, cache_options: object) 
     """Validate the cache settings; return the DeepCache settings when DeepCache is asked for."""
     if cache_mode is not None and cache_mode not in CACHE_MODES:
         raise InvalidArgument(f"unknown cache mode {cache_mode!r}; choose one of: {', '.join(CACHE_MODES)}")
-    if deepcache is not None:
-        if cache_mode not in (None, "deepcache"):
-            raise InvalidArgument(f"deepcache= and cache_mode={cache_mode!r} exclude each other: pick one cache")
-        return DeepCache.coerce(deepcache)  # type: ignore[arg-type]  # coerce refuses other types
     options = parse_cache_options(cache_options)  # type: ignore[arg-type]  # refuses other types
+    if deepcache is not None:
+        if cache_mode not in (None, "deepcache", *STACKABLE_CACHE_MODES):
+            raise InvalidArgument(f"deepcache= and cache_mode={cache_mode!r} exclude each other: DeepCache "
+                                  f"stacks only with {', '.join(STACKABLE_CACHE_MODES)}")
+        base = DeepCache.coerce(deepcache)  # type: ignore[arg-type]  # coerce refuses other types
+        if cache_mode in STACKABLE_CACHE_MODES:
+            return base  # the options are the step cache's own (checked when the struct is filled)
+        # deepcache= with DeepCache's own options (schedule=quadratic, ...): they refine it.
+        return deepcache_from_options(options, base=base) if options else base
     if cache_mode == "deepcache":
         return deepcache_from_options(options)
     if cache_options is not None and cache_mode is None:
@@ -422,7 +428,9 @@ def engine_params(request: Any, prompt: str, loras: Sequence[Lora]) -> tuple[Any
     if checked.hires is not None:
         _fill_hires(c.hires, checked.hires, checked.width, checked.height, engine_w, engine_h, strings)
     if checked.deepcache is not None:
-        fill_deepcache(c.cache, checked.deepcache)
+        stacked = r.cache_mode if r.cache_mode in STACKABLE_CACHE_MODES else None
+        fill_deepcache(c.cache, checked.deepcache, stacked,
+                       parse_cache_options(r.cache_options) if stacked is not None else None)
     elif r.cache_mode not in (None, "disabled"):
         fill_upstream_cache(c.cache, r.cache_mode, parse_cache_options(r.cache_options))
     return c, (strings, buffers)
@@ -458,7 +466,8 @@ def result_params(request: Any, prompt: str, loras: Sequence[Lora], facts: dict[
     of the list; ``width``/``height`` are the output size; ``steps`` counts custom sigmas;
     ``strength``/``control_strength`` are None without the image they apply to; ``hires`` is the
     resolved highres fix (None when off); ``deepcache`` is its ``"interval,depth,start,end"`` text
-    and ``cache_mode`` is ``"deepcache"`` with it, ``"disabled"`` without any cache.
+    and ``cache_mode`` is ``"deepcache"`` with it (the step cache's name when DeepCache is stacked
+    on one, e.g. ``"ucache"``), ``"disabled"`` without any cache.
     """
     checked: Checked = request._checked
     params: dict[str, Any] = request.to_dict()
@@ -477,7 +486,15 @@ def result_params(request: Any, prompt: str, loras: Sequence[Lora], facts: dict[
         hires=None if hires is None else {**hires.as_dict(), "base_width": checked.width,
                                           "base_height": checked.height},
         deepcache=None if checked.deepcache is None else str(checked.deepcache),
-        cache_mode="deepcache" if checked.deepcache is not None else (request.cache_mode or "disabled"),
+        cache_mode=_reported_cache_mode(request),
     )
     params.update(facts)
     return params
+
+
+def _reported_cache_mode(request: Any) -> str:
+    """The cache mode a result reports: the step cache DeepCache is stacked on, ``"deepcache"``,
+    the requested upstream mode, or ``"disabled"``."""
+    if request._checked.deepcache is None:
+        return str(request.cache_mode or "disabled")
+    return str(request.cache_mode) if request.cache_mode in STACKABLE_CACHE_MODES else "deepcache"

@@ -101,7 +101,7 @@ class DeepCache:
         try:
             numbers = [None if part in ("", "-1") and index == 3 else int(part) for index, part in enumerate(numeric)]
         except ValueError:
-            raise InvalidArgument(f"deepcache {text!r}: interval, depth, start and end must be integers") from None
+            raise InvalidArgument(f"deepcache {text!r}: every part must be an integer (interval, depth, start, end)") from None
         interval, depth, start, end = (numbers + [3, 0, 0, None][len(numbers):])
         if interval is None or depth is None or start is None:
             raise InvalidArgument(f"deepcache {text!r}: interval, depth and start must be integers")

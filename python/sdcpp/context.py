@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _request as R
 from . import params as P
-from .cache import CacheStats, model_evaluations
+from .cache import CacheStats, model_evaluations, read_cache_stats
 from ._callbacks import ActiveCall, PreviewCallback, ProgressCallback, active_call, image_to_array
 from ._ffi import ffi, lib, to_str
 from .errors import (
@@ -308,9 +308,7 @@ class Context(EngineHandle):
                 c_params, keep_alive = R.engine_params(resolved, engine_prompt, loras)
                 images = self._run(ptr, c_params, resolved, progress, preview)
                 del keep_alive
-                c_stats = ffi.new("sd_cache_stats_t*")
-                lib.sd_get_cache_stats(ptr, c_stats)
-                stats = CacheStats(int(c_stats.full_evaluations), int(c_stats.reused_evaluations))
+                stats = read_cache_stats(ptr)
         return self._result(resolved, engine_prompt, loras, images, stats)
 
     def _prompt_and_loras(self, request: GenerationRequest) -> tuple[str, list[Lora]]:

@@ -7,6 +7,8 @@ API module maps its own names onto them with one table. Errors raised here name 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from pathlib import Path
@@ -61,9 +63,10 @@ def deepcache_value(value: object) -> Union[sdcpp.DeepCache, bool, None]:
         return sdcpp.DeepCache()
     try:
         if isinstance(value, Mapping):
-            unknown = sorted(set(value) - {"interval", "depth", "start", "end"})
+            known = [field.name for field in dataclasses.fields(sdcpp.DeepCache)]
+            unknown = sorted(set(value) - set(known))
             if unknown:
-                raise ApiError(422, f"deepcache: unknown key(s) {', '.join(unknown)}; use interval, depth, start, end",
+                raise ApiError(422, f"deepcache: unknown key(s) {', '.join(unknown)}; use {', '.join(known)}",
                                "deepcache")
             return sdcpp.DeepCache(**dict(value))
         if isinstance(value, (str, int)):
