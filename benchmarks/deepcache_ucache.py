@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from typing import Any, Optional
 
@@ -24,6 +23,7 @@ from sdcpp.testing import ensure_synthetic_model
 
 from .common import median_timing
 from .quality import psnr
+from .results import cpu_model
 
 # (label, ucache threshold or None, DeepCache or None)
 SETTINGS: list[tuple[str, Optional[float], Optional[sdcpp.DeepCache]]] = [
@@ -36,17 +36,6 @@ SETTINGS: list[tuple[str, Optional[float], Optional[sdcpp.DeepCache]]] = [
     ("ucache t=1.0 + deepcache N=3 d=1", 1.0, sdcpp.DeepCache(interval=3, depth=1)),
     ("ucache t=1.0 + deepcache N=3 d=0", 1.0, sdcpp.DeepCache(interval=3, depth=0)),
 ]
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def options_for(threshold: Optional[float], deepcache: Optional[sdcpp.DeepCache]) -> dict[str, Any]:
@@ -81,7 +70,7 @@ def run(size: int, steps: int, repeats: int, quant: str, threads: int, method: s
                          "sampling_s": timing.sampling_s, "spread": spread})
         after, _ = median_timing(context, repeats, **common)
     drift = abs(after.sampling_s - before.sampling_s) / before.sampling_s
-    return {"benchmark": "deepcache_ucache", "cpu": cpu_name(), "size": size, "steps": steps, "method": method, "cfg_scale": cfg_scale,
+    return {"benchmark": "deepcache_ucache", "cpu": cpu_model(), "size": size, "steps": steps, "method": method, "cfg_scale": cfg_scale,
             "quant": quant, "threads": threads, "repeats": repeats, "evaluations": evaluations,
             "baseline_sampling_s": before.sampling_s, "baseline_after_sampling_s": after.sampling_s,
             "baseline_drift": drift, "rows": rows}

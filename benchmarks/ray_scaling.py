@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
+
+from .results import cpu_model
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "ray_batch.py"
@@ -38,15 +39,6 @@ SUBJECTS = ("a lighthouse at dusk", "a red fox in the snow", "a bowl of cherries
             "a mountain lake", "a sailing boat", "a cup of coffee", "an old library")
 
 
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo), or the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def write_prompts(path: Path, count: int) -> None:
@@ -117,7 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run["speedup_vs_1x1"] = round(run["images_per_minute"] / generation, 3)
         run["speedup_with_startup_vs_1x1"] = round(run["images_per_minute_with_startup"] / with_startup, 3)
     report = {"benchmark": "ray_scaling", "model": model.name, "size": args.size, "steps": args.steps,
-              "prompts": args.prompts, "cpu": cpu_name(), "cpus": os.cpu_count(),
+              "prompts": args.prompts, "cpu": cpu_model(), "cpus": os.cpu_count(),
               "ray": _ray_version(), "runs": runs,
               "baseline_drift": round(baselines[-1]["images_per_minute"] / baselines[0]["images_per_minute"], 3)}
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = "sdcpp-benchmarks/1"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo), or the platform's processor string."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -29,7 +30,7 @@ def _cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
-    info: dict[str, Any] = {"cpu": _cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+    info: dict[str, Any] = {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
                             "python": sys.version.split()[0], "gpu": None}
     try:
         info["build"] = sdcpp.build_info()
