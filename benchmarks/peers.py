@@ -4,7 +4,8 @@
     python -m benchmarks.peers --sizes 256 512 --threads 2 --repeats 2
 
 Engines: sdcpp on the synthetic SD1.5 checkpoint as f16 safetensors and as q8_0 / q4_0 GGUF, each
-with and without DeepCache (interval 2, depth 0); PyTorch/diffusers fp32 and OpenVINO f32
+with and without DeepCache (interval 2, depth 0), and q4_0 once more in the plain weight layout
+(``weight_repack=False``); PyTorch/diffusers fp32 and OpenVINO f32
 (benchmarks/peer_models.py) on the same f16 checkpoint. Everything runs at the same size and thread
 count (sdcpp threads, torch.set_num_threads, OpenVINO INFERENCE_NUM_THREADS), cfg 7, Euler.
 
@@ -39,6 +40,9 @@ RESULT_MARK = "PEERS-RESULT "
 PROMPT = "a lighthouse at dusk"
 SDCPP_TYPES = ("f16", "q8_0", "q4_0")
 DEEPCACHE = (2, 0)
+# Types whose matrices the engine repacks for this CPU's kernels by default (patch 0006): these also
+# get a row with the plain layout, to show what repacking buys.
+REPACKED_TYPES = ("q4_0",)
 
 
 def engines(types: Sequence[str] = SDCPP_TYPES, deepcache: bool = True) -> list[dict[str, Any]]:
@@ -47,6 +51,9 @@ def engines(types: Sequence[str] = SDCPP_TYPES, deepcache: bool = True) -> list[
                                   {"name": "PyTorch fp32", "kind": "torch"}]
     for weight_type in types:
         plan.append({"name": f"sdcpp {weight_type}", "kind": "sdcpp", "type": weight_type})
+        if weight_type in REPACKED_TYPES:
+            plan.append({"name": f"sdcpp {weight_type}, plain layout", "kind": "sdcpp", "type": weight_type,
+                         "context": {"weight_repack": False}})
         if deepcache:
             plan.append({"name": f"sdcpp {weight_type} + DeepCache N={DEEPCACHE[0]} d={DEEPCACHE[1]}",
                          "kind": "sdcpp", "type": weight_type, "deepcache": list(DEEPCACHE)})
@@ -77,7 +84,7 @@ def _sdcpp_worker(config: dict[str, Any]) -> dict[str, Any]:
     from .measure import measure
 
     started = time.perf_counter()
-    context = sdcpp.Context(config["model"], threads=config["threads"])
+    context = sdcpp.Context(config["model"], threads=config["threads"], **config.get("context", {}))
     load_s = time.perf_counter() - started
     options: dict[str, Any] = dict(prompt=PROMPT, width=config["size"], height=config["size"], cfg_scale=7.0,
                                    sampling_method="euler", seed=42)

@@ -113,7 +113,10 @@ def test_peers_plan_covers_every_type_with_and_without_deepcache() -> None:
     for weight_type in ("f16", "q8_0", "q4_0"):
         assert f"sdcpp {weight_type}" in names
         assert f"sdcpp {weight_type} + DeepCache N=2 d=0" in names
-    assert len(names) == 8
+    assert "sdcpp q4_0, plain layout" in names  # what weight repacking (patch 0006) buys
+    plain = next(item for item in engines() if item["name"] == "sdcpp q4_0, plain layout")
+    assert plain["context"] == {"weight_repack": False}
+    assert len(names) == 9
 
 
 def test_peers_per_step_cancels_the_fixed_costs_and_ratios_use_the_references() -> None:

@@ -182,6 +182,7 @@ typedef struct {
     int chroma_t5_mask_pad;
     bool qwen_image_zero_cond_t;
     float max_vram;
+    bool weight_repack;
 } sd_ctx_params_t;
 
 typedef struct {

@@ -266,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("-t", "--threads", type=int, default=-1, help="threads; <= 0 = physical cores (default: -1)")
     ctx.add_argument("--offload-to-cpu", action="store_true", help="keep weights in RAM, move them to VRAM as needed")
     ctx.add_argument("--mmap", action="store_true", help="memory-map the model")
+    ctx.add_argument("--no-weight-repack", action="store_true",
+                     help="keep quantized weights in the plain layout (default: repack q4_0 etc. for the CPU's kernels)")
     ctx.add_argument("--control-net-cpu", action="store_true", help="keep the ControlNet on the CPU")
     ctx.add_argument("--clip-on-cpu", action="store_true", help="keep CLIP on the CPU")
     ctx.add_argument("--vae-on-cpu", action="store_true", help="keep the VAE on the CPU")
@@ -381,7 +383,7 @@ def _context_options(args: argparse.Namespace) -> dict[str, Any]:
         "offload_to_cpu": args.offload_to_cpu, "clip_on_cpu": args.clip_on_cpu, "vae_on_cpu": args.vae_on_cpu,
         "control_net_cpu": args.control_net_cpu, "flash_attn": args.fa, "diffusion_flash_attn": args.diffusion_fa,
         "diffusion_conv_direct": args.diffusion_conv_direct, "vae_conv_direct": args.vae_conv_direct,
-        "mmap": args.mmap,
+        "mmap": args.mmap, "weight_repack": not args.no_weight_repack,
         "circular_x": args.circular or args.circularx, "circular_y": args.circular or args.circulary,
         "force_sdxl_vae_conv_scale": args.force_sdxl_vae_conv_scale, "taesd_preview_only": args.taesd_preview_only,
         "max_vram": args.max_vram, "chroma_use_dit_mask": not args.chroma_disable_dit_mask,

@@ -113,6 +113,9 @@ class Context(EngineHandle):
         diffusion_conv_direct, vae_conv_direct: use direct convolutions there.
         vae_tiling: decode in tiles to save memory (default for every generation).
         mmap: memory-map the model file.
+        weight_repack: keep the quantized U-Net and VAE matrices in ggml's repacked CPU layout where
+            the CPU has kernels for it (q4_0 and the 4-bit K/IQ types on AVX2/AVX-512; never q8_0 on
+            x86). Faster; off when LoRAs are applied ``"immediately"`` or with PhotoMaker.
         circular_x, circular_y: seamless (wrap-around) images along x / y (``--circular``).
         force_sdxl_vae_conv_scale: force the conv scale of the SDXL VAE.
         taesd_preview_only: use ``taesd`` for previews only, not for the final decode.
@@ -159,6 +162,7 @@ class Context(EngineHandle):
         vae_conv_direct: bool = False,
         vae_tiling: bool = False,
         mmap: bool = False,
+        weight_repack: bool = True,
         circular_x: bool = False,
         circular_y: bool = False,
         force_sdxl_vae_conv_scale: bool = False,
@@ -181,6 +185,7 @@ class Context(EngineHandle):
                  "control_net_cpu": control_net_cpu, "flash_attn": flash_attn,
                  "diffusion_flash_attn": diffusion_flash_attn, "diffusion_conv_direct": diffusion_conv_direct,
                  "vae_conv_direct": vae_conv_direct, "vae_tiling": vae_tiling, "mmap": mmap,
+                 "weight_repack": weight_repack,
                  "circular_x": circular_x, "circular_y": circular_y,
                  "force_sdxl_vae_conv_scale": force_sdxl_vae_conv_scale, "taesd_preview_only": taesd_preview_only,
                  "chroma_use_dit_mask": chroma_use_dit_mask, "chroma_use_t5_mask": chroma_use_t5_mask,
@@ -435,6 +440,7 @@ _FLAG_FIELDS = {
     "offload_to_cpu": "offload_params_to_cpu", "clip_on_cpu": "keep_clip_on_cpu", "vae_on_cpu": "keep_vae_on_cpu",
     "control_net_cpu": "keep_control_net_on_cpu", "flash_attn": "flash_attn",
     "diffusion_conv_direct": "diffusion_conv_direct", "vae_conv_direct": "vae_conv_direct", "mmap": "enable_mmap",
+    "weight_repack": "weight_repack",
     "circular_x": "circular_x", "circular_y": "circular_y", "force_sdxl_vae_conv_scale": "force_sdxl_vae_conv_scale",
     "taesd_preview_only": "tae_preview_only", "chroma_use_dit_mask": "chroma_use_dit_mask",
     "chroma_use_t5_mask": "chroma_use_t5_mask", "qwen_image_zero_cond_t": "qwen_image_zero_cond_t",

@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("-t", "--threads", type=int, default=-1, help="threads; <= 0 = physical cores (default: -1)")
     for flag, dest in _SWITCHES.items():
         ctx.add_argument(flag, dest=dest, action="store_true", help=f"{dest.replace('_', ' ')} (as sdcpp-cli)")
+    ctx.add_argument("--no-weight-repack", action="store_true", help="plain weight layout (as sdcpp-cli)")
     ctx.add_argument("--circular", action="store_true", help="seamless images on both axes")
     ctx.add_argument("--circularx", action="store_true", help="seamless along x")
     ctx.add_argument("--circulary", action="store_true", help="seamless along y")
@@ -130,6 +131,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     context_options.update({
         "threads": args.threads if args.threads > 0 else -1, "rng": args.rng, "lora_apply_mode": args.lora_apply_mode,
         "circular_x": args.circular or args.circularx, "circular_y": args.circular or args.circulary,
+        "weight_repack": not args.no_weight_repack,
     })
     for name in ("weight_type", "sampler_rng", "prediction"):
         if getattr(args, name) is not None:

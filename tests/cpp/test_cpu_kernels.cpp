@@ -1,0 +1,341 @@
+// CPU kernel tests for the patched stable-diffusion.cpp:
+//   - patches/0005-llamafile-sgemm-avx512-k8.patch: ggml_mul_mat with an inner dimension that is a
+//     multiple of 8 but not of 16 (SD1.x attention heads of 40) matches a double-precision
+//     reference, for f32 x f32 (attention's Q*K^T) and f16 weights; k % 16 == 0 is checked too;
+//   - patches/0006-cpu-weight-repack.patch: a GGMLRunner with weight repacking on keeps a q4_0
+//     Linear and a flat q4_0 Conv2d in the CPU_REPACK buffer (where this CPU has a repacked kernel,
+//     i.e. AVX2 or AVX-512 on x86), keeps q8_0 / f16 weights and the biases in the plain buffer, and
+//     its outputs match the reference with the dequantized weights and the runner with repacking off;
+//     with repacking off nothing is repacked.
+// Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ggml_extend.hpp"
+
+namespace {
+
+    int g_failures = 0;
+    int g_passes   = 0;
+
+    void report(bool ok, const std::string& name, const std::string& detail = "") {
+        if (ok) {
+            g_passes++;
+        } else {
+            g_failures++;
+        }
+        printf("%s: %s%s%s\n", ok ? "PASS" : "FAIL", name.c_str(), detail.empty() ? "" : " -- ", detail.c_str());
+        fflush(stdout);
+    }
+
+    std::vector<float> random_values(int64_t n, uint64_t seed, float scale) {
+        std::vector<float> v(n);
+        uint64_t state = seed;
+        for (auto& x : v) {
+            uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+            z          = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z          = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            z ^= z >> 31;
+            float u = static_cast<float>((z >> 40) * (1.0 / 16777216.0));
+            x       = (2.0f * u - 1.0f) * 1.7320508f * scale;  // mean 0, variance scale^2
+        }
+        return v;
+    }
+
+    double relative_rms(const float* got, const std::vector<double>& ref) {
+        double se = 0.0, ss = 0.0;
+        for (size_t i = 0; i < ref.size(); i++) {
+            double d = (double)got[i] - ref[i];
+            se += d * d;
+            ss += ref[i] * ref[i];
+        }
+        return std::sqrt(se / std::max(ss, 1e-30));
+    }
+
+    // --- 0005: llamafile sgemm with k % 16 != 0 -----------------------------------------------
+
+    // a: [m rows of k], b: [n rows of k] -> c[j][i] = sum_l a[i][l] * b[j][l]  (ggml_mul_mat(a, b))
+    double mul_mat_error(ggml_type a_type, int64_t m, int64_t n, int64_t k, int64_t batch, uint64_t seed) {
+        std::vector<float> a = random_values(m * k * batch, seed, 1.0f);
+        std::vector<float> b = random_values(n * k * batch, seed + 1, 1.0f);
+        size_t mem           = (size_t)(m * k + n * k * 2 + m * n) * batch * 4 + 16 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 20);
+        ggml_init_params params = {mem, nullptr, false};
+        ggml_context* ctx       = ggml_init(params);
+        ggml_tensor* at         = ggml_new_tensor_3d(ctx, a_type, k, m, batch);
+        ggml_tensor* bt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, k, n, batch);
+        std::vector<float> a_used(a);
+        if (a_type == GGML_TYPE_F16) {
+            ggml_fp32_to_fp16_row(a.data(), (ggml_fp16_t*)at->data, m * k * batch);
+            ggml_fp16_to_fp32_row((const ggml_fp16_t*)at->data, a_used.data(), m * k * batch);
+        } else {
+            memcpy(at->data, a.data(), a.size() * sizeof(float));
+        }
+        memcpy(bt->data, b.data(), b.size() * sizeof(float));
+        ggml_tensor* ct = ggml_mul_mat(ctx, at, bt);
+        ggml_mul_mat_set_prec(ct, GGML_PREC_F32);
+        ggml_cgraph* gf = ggml_new_graph(ctx);
+        ggml_build_forward_expand(gf, ct);
+        ggml_graph_compute_with_ctx(ctx, gf, 2);
+
+        std::vector<double> ref(m * n * batch);
+        for (int64_t p = 0; p < batch; p++) {
+            for (int64_t j = 0; j < n; j++) {
+                for (int64_t i = 0; i < m; i++) {
+                    double acc = 0.0;
+                    for (int64_t l = 0; l < k; l++) {
+                        acc += (double)a_used[(p * m + i) * k + l] * (double)b[(p * n + j) * k + l];
+                    }
+                    ref[(p * n + j) * m + i] = acc;
+                }
+            }
+        }
+        double err = relative_rms((const float*)ct->data, ref);
+        ggml_free(ctx);
+        return err;
+    }
+
+    void test_sgemm_inner_dimensions() {
+        struct Case {
+            const char* name;
+            ggml_type type;
+            int64_t m, n, k, batch;
+            double tol;
+        };
+        // f16: B is rounded to f16 before the product (~3e-4 relative); f32 stays far below 1e-5
+        std::vector<Case> cases = {
+            {"f32 x f32, k = 40 (SD1.x attention head), 8 heads", GGML_TYPE_F32, 64, 48, 40, 8, 1e-5},
+            {"f32 x f32, k = 72", GGML_TYPE_F32, 32, 20, 72, 2, 1e-5},
+            {"f32 x f32, k = 80 (k % 16 == 0)", GGML_TYPE_F32, 64, 48, 80, 2, 1e-5},
+            {"f32 x f32, k = 36 (k % 8 != 0, generic path)", GGML_TYPE_F32, 16, 12, 36, 1, 1e-5},
+            {"f16 x f32, k = 40", GGML_TYPE_F16, 64, 48, 40, 1, 3e-3},
+            {"f16 x f32, k = 320", GGML_TYPE_F16, 64, 48, 320, 1, 3e-3},
+        };
+        uint64_t seed = 77;
+        for (const auto& c : cases) {
+            double err = mul_mat_error(c.type, c.m, c.n, c.k, c.batch, seed += 10);
+            char detail[96];
+            snprintf(detail, sizeof(detail), "relative RMS error %.2e (limit %.0e)", err, c.tol);
+            report(err < c.tol, std::string("mul_mat ") + c.name, detail);
+        }
+    }
+
+    // --- 0006: weight repacking in GGMLRunner --------------------------------------------------
+
+    constexpr int64_t IC = 64, OC = 32, K_LIN = 256, H = 6, W = 5, TOKENS = 9;
+
+    struct TinyRunner : public GGMLRunner {
+        Linear linear;
+        Conv2d conv;
+        bool use_conv = false;
+
+        TinyRunner(ggml_backend_t backend, const String2TensorStorage& map)
+            : GGMLRunner(backend), linear(K_LIN, OC), conv(IC, OC, {3, 3}, {1, 1}, {1, 1}) {
+            linear.init(params_ctx, map, "lin");
+            conv.init(params_ctx, map, "conv");
+        }
+
+        std::string get_desc() override {
+            return "tiny";
+        }
+
+        ggml_cgraph* build_graph(const sd::Tensor<float>& x) {
+            ggml_cgraph* gf = ggml_new_graph(compute_ctx);
+            ggml_tensor* in = make_input(x);
+            auto runner_ctx = get_context();
+            ggml_tensor* out = use_conv ? conv.forward(&runner_ctx, in) : linear.forward(&runner_ctx, in);
+            ggml_build_forward_expand(gf, out);
+            return gf;
+        }
+
+        std::vector<float> run(const sd::Tensor<float>& x, bool conv_block) {
+            use_conv       = conv_block;
+            auto get_graph = [&]() -> ggml_cgraph* { return build_graph(x); };
+            auto out       = GGMLRunner::compute<float>(get_graph, 2, true);
+            if (!out.has_value()) {
+                return {};
+            }
+            return std::vector<float>(out->data(), out->data() + out->numel());
+        }
+
+        std::map<std::string, ggml_tensor*> tensors() {
+            std::map<std::string, ggml_tensor*> t;
+            linear.get_param_tensors(t, "lin");
+            conv.get_param_tensors(t, "conv");
+            return t;
+        }
+    };
+
+    TensorStorage storage(const std::string& name, ggml_type type, std::vector<int64_t> ne) {
+        return TensorStorage(name, type, ne.data(), (int)ne.size(), 0);
+    }
+
+    // Quantizes `values` ([rows, cols]) to the tensor's type, uploads them (repacking when the tensor
+    // is in CPU_REPACK) and returns what the tensor holds, dequantized.
+    std::vector<float> upload(ggml_tensor* t, const std::vector<float>& values, int64_t rows, int64_t cols) {
+        std::vector<uint8_t> bytes(ggml_row_size(t->type, cols) * rows);
+        std::vector<float> held(values.size());
+        if (t->type == GGML_TYPE_F32) {
+            memcpy(bytes.data(), values.data(), bytes.size());
+            held = values;
+        } else if (t->type == GGML_TYPE_F16) {
+            ggml_fp32_to_fp16_row(values.data(), (ggml_fp16_t*)bytes.data(), rows * cols);
+            ggml_fp16_to_fp32_row((const ggml_fp16_t*)bytes.data(), held.data(), rows * cols);
+        } else {
+            ggml_quantize_chunk(t->type, values.data(), bytes.data(), 0, rows, cols, nullptr);
+            ggml_get_type_traits(t->type)->to_float(bytes.data(), held.data(), rows * cols);
+        }
+        ggml_backend_tensor_set(t, bytes.data(), 0, bytes.size());
+        return held;
+    }
+
+    struct RunnerOutputs {
+        bool ok = false;
+        bool weights_repacked[2] = {false, false};  // linear, conv
+        bool biases_repacked     = false;
+        double error[2]          = {-1.0, -1.0};  // vs the reference with the held weights
+        std::vector<float> out[2];
+    };
+
+    RunnerOutputs run_runner(ggml_backend_t backend, ggml_type type, bool repack, uint64_t seed) {
+        String2TensorStorage map;
+        map["lin.weight"]  = storage("lin.weight", type, {K_LIN, OC});
+        map["lin.bias"]    = storage("lin.bias", GGML_TYPE_F32, {OC});
+        map["conv.weight"] = storage("conv.weight", type, {IC * 9, OC});
+        map["conv.bias"]   = storage("conv.bias", GGML_TYPE_F32, {OC});
+        TinyRunner runner(backend, map);
+        runner.set_weight_repack_enabled(repack);
+        RunnerOutputs r;
+        if (!runner.alloc_params_buffer()) {
+            return r;
+        }
+        auto t                = runner.tensors();
+        r.weights_repacked[0] = ggml_ext_is_repacked(t["lin.weight"]);
+        r.weights_repacked[1] = ggml_ext_is_repacked(t["conv.weight"]);
+        r.biases_repacked     = ggml_ext_is_repacked(t["lin.bias"]) || ggml_ext_is_repacked(t["conv.bias"]);
+
+        std::vector<float> lin_w  = upload(t["lin.weight"], random_values(OC * K_LIN, seed, 1.0f / 16.0f), OC, K_LIN);
+        std::vector<float> lin_b  = upload(t["lin.bias"], random_values(OC, seed + 1, 0.1f), 1, OC);
+        std::vector<float> conv_w = upload(t["conv.weight"], random_values(OC * IC * 9, seed + 2, 1.0f / 24.0f), OC, IC * 9);
+        std::vector<float> conv_b = upload(t["conv.bias"], random_values(OC, seed + 3, 0.1f), 1, OC);
+
+        // linear: x [TOKENS, K_LIN] (ggml ne {K_LIN, TOKENS})
+        std::vector<float> x_lin = random_values(TOKENS * K_LIN, seed + 4, 1.0f);
+        r.out[0]                 = runner.run(sd::Tensor<float>({K_LIN, TOKENS}, x_lin), false);
+        // conv: x [1, IC, H, W] (ggml ne {W, H, IC, 1})
+        std::vector<float> x_conv = random_values(IC * H * W, seed + 5, 1.0f);
+        r.out[1]                  = runner.run(sd::Tensor<float>({W, H, IC, 1}, x_conv), true);
+        if (r.out[0].size() != (size_t)(OC * TOKENS) || r.out[1].size() != (size_t)(OC * H * W)) {
+            return r;
+        }
+
+        std::vector<double> ref_lin(OC * TOKENS);
+        for (int64_t j = 0; j < TOKENS; j++) {
+            for (int64_t o = 0; o < OC; o++) {
+                double acc = lin_b[o];
+                for (int64_t l = 0; l < K_LIN; l++) {
+                    acc += (double)lin_w[o * K_LIN + l] * x_lin[j * K_LIN + l];
+                }
+                ref_lin[j * OC + o] = acc;
+            }
+        }
+        std::vector<double> ref_conv(OC * H * W);
+        for (int64_t o = 0; o < OC; o++) {
+            for (int64_t y = 0; y < H; y++) {
+                for (int64_t xo = 0; xo < W; xo++) {
+                    double acc = conv_b[o];
+                    for (int64_t i = 0; i < IC; i++) {
+                        for (int ky = 0; ky < 3; ky++) {
+                            for (int kx = 0; kx < 3; kx++) {
+                                int64_t iy = y - 1 + ky, ix = xo - 1 + kx;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                                    continue;
+                                }
+                                acc += (double)conv_w[((o * IC + i) * 3 + ky) * 3 + kx] * x_conv[(i * H + iy) * W + ix];
+                            }
+                        }
+                    }
+                    ref_conv[(o * H + y) * W + xo] = acc;
+                }
+            }
+        }
+        r.error[0] = relative_rms(r.out[0].data(), ref_lin);
+        r.error[1] = relative_rms(r.out[1].data(), ref_conv);
+        r.ok       = true;
+        return r;
+    }
+
+    // a feature flag of the CPU backend ("AVX2", "AVX512", ...), as ggml_backend_get_features reports it
+    bool cpu_has(const char* feature) {
+        ggml_backend_reg_t reg = ggml_backend_cpu_reg();
+        auto get_features      = (ggml_backend_get_features_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_get_features");
+        if (get_features == nullptr) {
+            return false;
+        }
+        for (ggml_backend_feature* f = get_features(reg); f != nullptr && f->name != nullptr; f++) {
+            if (strcmp(f->name, feature) == 0) {
+                return strcmp(f->value, "0") != 0;
+            }
+        }
+        return false;
+    }
+
+    double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+        std::vector<double> ref(b.begin(), b.end());
+        return relative_rms(a.data(), ref);
+    }
+
+    void test_weight_repack() {
+        ggml_backend_t backend = ggml_backend_cpu_init();
+        // q4_0 has a repacked x86 kernel on AVX2 / AVX-512 (Q4_0 8x8), q8_0 has none on x86
+        const bool q4_0_repacks = cpu_has("AVX2") || cpu_has("AVX512");
+        // activations are rounded to q8_0 blocks (~0.3%); a wrong layout gives ~100%
+        const double tol = 2e-2;
+        // repacked and plain kernels quantize the activations alike and differ in summation order only
+        const double tol_same = 1e-5;
+        struct Case {
+            ggml_type type;
+            bool expect_repacked;
+        };
+        std::vector<Case> cases = {{GGML_TYPE_Q4_0, q4_0_repacks}, {GGML_TYPE_Q8_0, false}, {GGML_TYPE_F16, false}};
+        uint64_t seed = 4242;
+        for (const auto& c : cases) {
+            std::string type = ggml_type_name(c.type);
+            RunnerOutputs on  = run_runner(backend, c.type, true, seed);
+            RunnerOutputs off = run_runner(backend, c.type, false, seed);
+            seed += 100;
+            report(on.ok && off.ok, "repack " + type + ": runners compute");
+            if (!on.ok || !off.ok) {
+                continue;
+            }
+            char detail[160];
+            snprintf(detail, sizeof(detail), "linear %d conv %d biases %d (expected %d %d 0)", on.weights_repacked[0],
+                     on.weights_repacked[1], on.biases_repacked, c.expect_repacked, c.expect_repacked);
+            report(on.weights_repacked[0] == c.expect_repacked && on.weights_repacked[1] == c.expect_repacked && !on.biases_repacked,
+                   "repack " + type + ": which tensors are repacked", detail);
+            report(!off.weights_repacked[0] && !off.weights_repacked[1] && !off.biases_repacked,
+                   "repack off " + type + ": nothing repacked");
+            const char* block[2] = {"Linear", "Conv2d 3x3 (flat)"};
+            for (int i = 0; i < 2; i++) {
+                snprintf(detail, sizeof(detail), "relative RMS error %.2e (limit %.0e)", on.error[i], tol);
+                report(on.error[i] >= 0 && on.error[i] < tol, "repack " + type + ": " + block[i] + " matches the reference", detail);
+                double diff = relative_difference(on.out[i], off.out[i]);
+                snprintf(detail, sizeof(detail), "relative RMS difference %.2e (limit %.0e)", diff, tol_same);
+                report(diff < tol_same, "repack " + type + ": " + block[i] + " matches repacking off", detail);
+            }
+        }
+        ggml_backend_free(backend);
+    }
+
+}  // namespace
+
+int main() {
+    test_sgemm_inner_dimensions();
+    test_weight_repack();
+    printf("%s: %d passed, %d failed\n", g_failures == 0 ? "PASS" : "FAIL", g_passes, g_failures);
+    return g_failures > 100 ? 100 : g_failures;
+}
