@@ -9,7 +9,8 @@ directory), or a directory holding a whole ``sdcpp`` package with its module; an
 the installed one. Every build runs in its own subprocess with
 that module put in place of ``sdcpp._sdcpp`` (the Python package itself is the same), so one run
 compares builds on the same machine, model and load. Per sampler step is
-(time(long steps) - time(short steps)) / (long - short), median over the repeats; builds take
+(time(long steps) - time(short steps)) / (long - short), with the engine's sampling stage timer
+(wall time for a build that does not log it), median over the repeats; builds take
 turns repeat by repeat, so a load change on the shared machine hits them alike.
 """
 from __future__ import annotations
@@ -23,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Optional, Sequence
@@ -97,6 +97,8 @@ def _worker(config: dict[str, Any]) -> dict[str, Any]:
     use_extension(Path(config["so"]) if config["so"] else None)
     import sdcpp
 
+    from .measure import measure
+
     _tolerate_older_module()
 
     options = dict(prompt="a lighthouse at dusk", width=config["size"], height=config["size"], cfg_scale=7.0,
@@ -105,11 +107,13 @@ def _worker(config: dict[str, Any]) -> dict[str, Any]:
     with sdcpp.Context(config["model"], threads=config["threads"], **extra) as context:
         context.generate(steps=1, **{**options, "width": 64, "height": 64})  # warm-up: graphs, pages
         times: dict[str, float] = {}
+        sampling: dict[str, Optional[float]] = {}
         for steps in (config["short"], config["long"]):
-            started = time.perf_counter()
-            context.generate(steps=steps, **options)
-            times[str(steps)] = time.perf_counter() - started
-        return {"features": sdcpp.build_info()["cpu_features"], "threads": context.threads, "times": times}
+            record = measure(context, config["name"], steps=steps, **options)
+            times[str(steps)] = record.wall_s
+            sampling[str(steps)] = record.sampling_s
+        return {"features": sdcpp.build_info()["cpu_features"], "threads": context.threads, "times": times,
+                "sampling": sampling}
 
 
 def _run_worker(config: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +162,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       "short": args.short, "long": args.long, "context": json.loads(args.context),
                       "env": environments[name]}
             result = _run_worker(config)
-            times = result["times"]
+            # the sampling stage's own timer (the VAE decode's run-to-run spread stays out), else wall time
+            times = result["sampling"] if None not in result.get("sampling", {None: None}).values() else result["times"]
             step = (times[str(args.long)] - times[str(args.short)]) / (args.long - args.short)
             per_step[name].append(step)
             rows[name].append(result)
@@ -171,8 +176,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         value = statistics.median(per_step[name])
         print(f"  {name:20s} {value:7.3f} s/step  {value / baseline:5.2f}x")
     if args.out:
-        args.out.write_text(json.dumps({"argv": sys.argv, "per_step": per_step, "rows": rows}, indent=1))
+        document = {"schema": "sdcpp-builds/1", "argv": sys.argv, "size": args.size, "model": args.model.name,
+                    "per_step": per_step, "rows": rows}
+        args.out.write_text(json.dumps(document, indent=1))
     return 0
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The per-step table of a results file (``--out``); files from before "schema" render too."""
+    per_step = document["per_step"]
+    first = statistics.median(next(iter(per_step.values())))
+    argv = " ".join(["python", "-m", "benchmarks.builds", *document["argv"][1:]])
+    lines = [f"Builds compared in one run (`{argv}`):", "", "| build | per step | ratio | repeats | CPU features |",
+             "|---|---|---|---|---|"]
+    for name, values in per_step.items():
+        features = document["rows"][name][0].get("features", "?") if document["rows"].get(name) else "?"
+        lines.append(f"| {name} | {statistics.median(values):.2f} s | {statistics.median(values) / first:.2f}x | "
+                     f"{', '.join(f'{v:.2f}' for v in values)} | {features} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ OPS = (
     ("matmul: tinyBLAS q8_0/q4_0 (llamafile)", re.compile(r"tinyBLAS_Q0|tinyBLAS_Q")),
     ("matmul: tinyBLAS f16 (llamafile)", re.compile(r"tinyBLAS<[^>]*unsigned short")),
     ("matmul: tinyBLAS f32 (llamafile)", re.compile(r"tinyBLAS|llamafile_sgemm")),
-    ("matmul: ggml vec_dot q8_0/q4_0", re.compile(r"vec_dot_q[48]_0|gemv_q|gemm_q|repack")),
+    ("matmul: repacked gemm/gemv (CPU_REPACK, e.g. q4_0 8x8)", re.compile(r"gemm_q4_b32|gemm_q|gemv_q|repack")),
+    ("matmul: ggml vec_dot q8_0/q4_0", re.compile(r"vec_dot_q[48]_0")),
     ("matmul: ggml vec_dot f16", re.compile(r"vec_dot_f16|vec_dot_bf16")),
     ("matmul: ggml vec_dot f32", re.compile(r"vec_dot_f32")),
     ("matmul: activation conversion (to f16/q8)", re.compile(r"quantize_row|fp32_to_fp16|cpu_fp32_to_fp16|from_float")),
@@ -202,6 +203,14 @@ def run_switches(args: argparse.Namespace) -> dict[str, Any]:
             "load_average": list(os.getloadavg())}
 
 
+def _psnr_cell(value: Any) -> str:
+    """A PSNR for a table: None is "-", identical images ("inf" once stored as JSON) "identical"."""
+    if value is None:
+        return "-"
+    value = float(value)
+    return "identical" if value == float("inf") else f"{value:.1f} dB"
+
+
 def markdown(document: dict[str, Any]) -> str:
     lines = [f"## Engine profile at {document.get('size')}x{document.get('size')}", "",
              f"Measured {document['created']} on {document['machine']['cpu']}; `{' '.join(document['argv'])}`.", ""]
@@ -221,12 +230,11 @@ def markdown(document: dict[str, Any]) -> str:
                   "| setting | per step | speed-up | PSNR vs default |", "|---|---|---|---|",
                   f"| default attention | {steps['default']:.2f} s | 1.00x | - |",
                   f"| diffusion_flash_attn | {steps['flash attention']:.2f} s | "
-                  f"{switches['flash_attention_speedup']:.2f}x | {switches['flash_attention_psnr_db']:.1f} dB |",
+                  f"{switches['flash_attention_speedup']:.2f}x | {_psnr_cell(switches['flash_attention_psnr_db'])} |",
                   "", "| VAE decode | seconds | speed-up | PSNR vs default |", "|---|---|---|---|"]
         for name in ("default", "vae_tiling", "vae_conv_direct"):
-            quality = switches["decode_psnr_db"].get(name)
             lines.append(f"| {name} | {dec[name]:.2f} s | {switches['decode_speedup'][name]:.2f}x | "
-                         f"{'-' if quality is None else format(quality, '.1f') + ' dB'} |")
+                         f"{_psnr_cell(switches['decode_psnr_db'].get(name))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -167,11 +167,15 @@ def _run_worker(config: dict[str, Any], timeout_s: float) -> dict[str, Any]:
 def summarise(result: dict[str, Any], short: int, long: int) -> dict[str, Any]:
     """Medians over the repeats: per step, VAE decode, text encoding, end-to-end (long run)."""
     pairs = result["pairs"]
-    per_step = [(b["wall_s"] - a["wall_s"]) / (long - short) for a, b in pairs]
+    # The sampling stage's own timer when every run has it: the VAE decode varies by seconds from
+    # run to run on a VM, and a wall-clock difference would carry that into the per-step figure.
+    timed = all(run.get("sampling_s") is not None for pair in pairs for run in pair)
+    key = "sampling_s" if timed else "wall_s"
+    per_step = [(b[key] - a[key]) / (long - short) for a, b in pairs]
     per_step_cpu = [(b["cpu_s"] - a["cpu_s"]) / (long - short) for a, b in pairs if "cpu_s" in a and "cpu_s" in b]
     decode = [run["decode_s"] for pair in pairs for run in pair if run.get("decode_s") is not None]
     encode = [run["conditioning_s"] for pair in pairs for run in pair if run.get("conditioning_s") is not None]
-    return {"per_step_s": statistics.median(per_step), "per_step_all_s": per_step,
+    return {"per_step_s": statistics.median(per_step), "per_step_all_s": per_step, "per_step_from": key,
             "per_step_cpu_s": statistics.median(per_step_cpu) if per_step_cpu else None,
             "decode_s": statistics.median(decode) if decode else None,
             "conditioning_s": statistics.median(encode) if encode else None,
@@ -186,11 +190,11 @@ def _ratio(value: Optional[float], reference: Optional[float]) -> Optional[float
 def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add ratios against OpenVINO and PyTorch (> 1: slower than the reference) to every row."""
     by_kind = {row["kind"]: row for row in rows if row["kind"] in ("openvino", "torch") and "per_step_s" in row}
-    for row in rows:
-        if "per_step_s" not in row:
-            continue
+    timed = [row for row in rows if "per_step_s" in row]
+    for row in timed:  # every row's estimate first: the references' are needed by all rows
         fixed = (row["decode_s"] or 0.0) + (row["conditioning_s"] or 0.0)
         row["end_to_end_20_s"] = fixed + 20 * row["per_step_s"]
+    for row in timed:
         for kind, reference in by_kind.items():
             for key in ("per_step_s", "per_step_cpu_s", "decode_s", "end_to_end_s", "end_to_end_20_s"):
                 row[f"{key[:-2]}_vs_{kind}"] = _ratio(row.get(key), reference.get(key))
@@ -207,11 +211,13 @@ def markdown(document: dict[str, Any]) -> str:
     lines = [f"## Peers at {size}x{size}", "",
              f"Measured {document['created']} on {document['machine']['cpu']}, {document['threads']} threads, "
              f"cfg 7, Euler, per step = (t({document['long']} steps) - t({document['short']} steps)) / "
-             f"{document['long'] - document['short']}, median of {document['repeats']}; load average "
+             f"{document['long'] - document['short']} with t the sampling stage's time (wall time where an "
+             f"engine does not report it), median of {document['repeats']}; load average "
              f"{document['load_average_before']} before, {document['load_average_after']} after; "
              f"`{' '.join(document['argv'])}`.", "",
              "| engine | file | per step | x OpenVINO | x PyTorch | per step, CPU s | x OpenVINO | VAE decode "
-             "| x OpenVINO | x PyTorch | text enc. | end-to-end (6 steps) | 20 steps (est.) | x OpenVINO | x PyTorch "
+             f"| x OpenVINO | x PyTorch | text enc. | end-to-end ({document['long']} steps) | 20 steps (est.) "
+             "| x OpenVINO | x PyTorch "
              "| peak RSS |",
              "|" + "---|" * 16]
     for row in document["rows"]:
@@ -254,7 +260,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="synthetic models and OpenVINO IR")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per engine")
+    parser.add_argument("--refresh", type=Path, nargs="+", metavar="FILE",
+                        help="recompute these results files' tables from their raw runs, and exit")
     args = parser.parse_args(argv)
+    if args.refresh:
+        for path in args.refresh:
+            refresh(path)
+        return 0
     if args.worker:
         config = json.loads(args.worker)
         print(RESULT_MARK + json.dumps(WORKERS[config["kind"]](config)), flush=True)
@@ -315,6 +327,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             (args.out_dir / f"peers-{size}.md").write_text(markdown(document))
         print(markdown(document))
     return 0
+
+
+def refresh(path: Path) -> None:
+    """Recompute a results file's summaries and ratios from its raw runs (after a change here)."""
+    document = json.loads(path.read_text())
+    rows = []
+    for row in document["rows"]:
+        if "pairs" in row:
+            row.update(summarise(row, document["short"], document["long"]))
+        rows.append(row)
+    document["rows"] = with_ratios(rows)
+    path.write_text(json.dumps(document, indent=1))
+    path.with_suffix(".md").write_text(markdown(document))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def main(argv: list[str]) -> int:
             from .peers import markdown as peers_markdown
 
             print(peers_markdown(data))
+        elif isinstance(data, dict) and (data.get("schema") == "sdcpp-builds/1" or {"per_step", "rows"} <= set(data)):
+            from .builds import markdown as builds_markdown
+
+            print(builds_markdown(data))
+        elif isinstance(data, dict) and data.get("schema") == "sdcpp-weight-types/1":
+            from .weight_types import markdown as weight_types_markdown
+
+            print(weight_types_markdown(data))
         elif isinstance(data, dict) and data.get("schema") == "sdcpp-engine-profile/1":
             from .engine_profile import markdown as profile_markdown
 

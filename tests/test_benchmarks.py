@@ -119,6 +119,17 @@ def test_peers_plan_covers_every_type_with_and_without_deepcache() -> None:
     assert len(names) == 9
 
 
+def test_peers_per_step_comes_from_the_sampling_timer_when_every_run_has_it() -> None:
+    from benchmarks.peers import summarise
+
+    # wall times carry a VAE decode that varies between the runs; the sampling stage does not
+    pairs = [({"wall_s": 20.0, "sampling_s": 6.0}, {"wall_s": 31.0, "sampling_s": 18.0})]
+    assert summarise({"pairs": pairs}, 2, 6)["per_step_s"] == pytest.approx(3.0)
+    assert summarise({"pairs": pairs}, 2, 6)["per_step_from"] == "sampling_s"
+    pairs[0][0].pop("sampling_s")
+    assert summarise({"pairs": pairs}, 2, 6)["per_step_s"] == pytest.approx(11.0 / 4)
+
+
 def test_peers_per_step_cancels_the_fixed_costs_and_ratios_use_the_references() -> None:
     from benchmarks.peers import markdown, summarise, with_ratios
 
@@ -141,3 +152,15 @@ def test_peers_per_step_cancels_the_fixed_costs_and_ratios_use_the_references() 
                 "repeats": 2, "load_average_before": [1.0], "load_average_after": [1.0], "argv": ["x"], "rows": rows}
     table = markdown(document)
     assert "| sdcpp q8_0 | 10 MiB | 3.00 s | 1.50x | 0.75x | - | - |" in table
+
+
+def test_weight_types_variants_and_ratios() -> None:
+    from benchmarks.weight_types import parse_variant, summarise
+
+    assert parse_variant("q4_0-plain=q4_0:{\"weight_repack\": false}") == ("q4_0-plain", "q4_0", {"weight_repack": False})
+    assert parse_variant("f16=f16") == ("f16", "f16", {})
+    with pytest.raises(ValueError, match="NAME=f16"):
+        parse_variant("fast=q2_K")
+    rows = summarise({"f16": [4.0, 5.0, 4.5], "q4_0": [3.0, 2.0, 2.5]})
+    assert rows["f16"]["per_step_s"] == pytest.approx(4.5)
+    assert rows["q4_0"]["vs_first"] == pytest.approx(2.5 / 4.5)
