@@ -103,3 +103,11 @@ def test_loras_applied_immediately_turn_repacking_off(q4_0_model: Path, caplog: 
 def test_weight_repack_must_be_a_bool(q4_0_model: Path) -> None:
     with pytest.raises(sdcpp.InvalidArgument, match="weight_repack"):
         sdcpp.Context(q4_0_model, weight_repack="yes")  # type: ignore[arg-type]
+
+
+def test_cli_no_weight_repack_reaches_the_context() -> None:
+    from sdcpp.cli import _context_options, build_parser
+
+    assert _context_options(build_parser().parse_args(["-m", "m.gguf", "-p", "a cat"]))["weight_repack"] is True
+    plain = build_parser().parse_args(["-m", "m.gguf", "-p", "a cat", "--no-weight-repack"])
+    assert _context_options(plain)["weight_repack"] is False

@@ -106,6 +106,9 @@ def test_flags_become_settings(tmp_path: Path) -> None:
     assert settings.defaults.deepcache == "3,0" and settings.cors_origins == ("http://a.test",)
     assert settings.context_options["lora_model_dir"] == str(tmp_path)
     assert settings.context_options["threads"] == 3 and settings.context_options["vae_tiling"] is True
+    assert settings.context_options["weight_repack"] is True  # the default: repacked q4_0 (patch 0006)
+    plain = settings_from_args(build_parser().parse_args(["-m", "model.gguf", "--no-weight-repack"]))
+    assert plain.context_options["weight_repack"] is False
     defaults = build_parser().parse_args(["-m", "model.gguf"])
     assert (defaults.listen_ip, defaults.listen_port) == ("127.0.0.1", 1234)
     with pytest.raises(sdcpp.InvalidArgument, match="deepcache"):
