@@ -14,7 +14,6 @@ image, so the bound below asks for the same image up to that noise, not bit equa
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from pathlib import Path
 
@@ -23,8 +22,8 @@ import pytest
 
 import sdcpp
 from conftest import CACHE_DIR, FAST
+from engine_binaries import cpp_test_binary
 
-REPO = Path(__file__).resolve().parent.parent
 REPACK_LOG = "repacked params buffer"
 MIN_PSNR_SAME_IMAGE = 27.0  # measured 31.6-31.8 dB; a different image (another seed) is ~10 dB
 
@@ -34,17 +33,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
 
 
-def _binary() -> Path:
-    candidates = sorted(REPO.glob("build/*/tests/cpp/test_cpu_kernels"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        if os.environ.get("CI"):
-            pytest.fail("test_cpu_kernels was not built: .ci/run must build with SDCPP_BUILD_TESTS=ON")
-        pytest.skip("build with -Ccmake.define.SDCPP_BUILD_TESTS=ON to run the engine's C++ tests")
-    return candidates[-1]
-
-
 def test_cpu_kernels_match_a_double_precision_reference() -> None:
-    result = subprocess.run([str(_binary())], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([str(cpp_test_binary("test_cpu_kernels"))], capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "FAIL" not in output

@@ -8,27 +8,14 @@ slots never mix; ControlNet keeps its per-block controls. Build it with
 """
 from __future__ import annotations
 
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _binary() -> Path:
-    candidates = sorted(REPO.glob("build/*/tests/cpp/test_deepcache"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        if os.environ.get("CI"):
-            pytest.fail("test_deepcache was not built: .ci/run must build with SDCPP_BUILD_TESTS=ON")
-        pytest.skip("build with -Ccmake.define.SDCPP_BUILD_TESTS=ON to run the engine's C++ tests")
-    return candidates[-1]
-
+from engine_binaries import cpp_test_binary
 
 @pytest.mark.slow
 def test_deepcache_engine_invariants() -> None:
-    result = subprocess.run([str(_binary())], capture_output=True, text=True, timeout=1800)
+    result = subprocess.run([str(cpp_test_binary("test_deepcache"))], capture_output=True, text=True, timeout=1800)
     output = result.stdout + result.stderr
     print(output[-6000:])
     assert result.returncode == 0, output[-6000:]

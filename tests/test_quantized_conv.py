@@ -11,7 +11,6 @@ test binary) that a quantized conv equals a reference conv with the dequantized 
 from __future__ import annotations
 
 import math
-import os
 import struct
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from conftest import CACHE_DIR, FAST
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import conv_quant_error  # noqa: E402
+from engine_binaries import cpp_test_binary
 
 UNET = "model.diffusion_model."
 # (name, PyTorch shape): conv kernels of every kind the models hold, a linear weight, biases
@@ -199,17 +199,8 @@ def test_integer_weight_matrix_is_refused_before_the_engine(tmp_path: Path) -> N
         inspect_model(path)
 
 
-def _binary() -> Path:
-    candidates = sorted(REPO.glob("build/*/tests/cpp/test_quantized_conv"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        if os.environ.get("CI"):
-            pytest.fail("test_quantized_conv was not built: .ci/run must build with SDCPP_BUILD_TESTS=ON")
-        pytest.skip("build with -Ccmake.define.SDCPP_BUILD_TESTS=ON to run the engine's C++ tests")
-    return candidates[-1]
-
-
 def test_quantized_conv_matches_a_dequantized_reference_conv() -> None:
-    result = subprocess.run([str(_binary())], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([str(cpp_test_binary("test_quantized_conv"))], capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "FAIL" not in output

@@ -17,21 +17,11 @@
 #include <vector>
 
 #include "ggml_extend.hpp"
+#include "test_report.hpp"
 
 namespace {
 
-    int g_failures = 0;
-    int g_passes   = 0;
-
-    void report(bool ok, const std::string& name, const std::string& detail = "") {
-        if (ok) {
-            g_passes++;
-        } else {
-            g_failures++;
-        }
-        printf("%s: %s%s%s\n", ok ? "PASS" : "FAIL", name.c_str(), detail.empty() ? "" : " -- ", detail.c_str());
-        fflush(stdout);
-    }
+    using test_report::report;
 
     std::vector<float> random_values(int64_t n, uint64_t seed, float scale) {
         std::vector<float> v(n);
@@ -336,6 +326,5 @@ namespace {
 int main() {
     test_sgemm_inner_dimensions();
     test_weight_repack();
-    printf("%s: %d passed, %d failed\n", g_failures == 0 ? "PASS" : "FAIL", g_passes, g_failures);
-    return g_failures > 100 ? 100 : g_failures;
+    return test_report::finish();
 }

@@ -29,21 +29,13 @@
 
 #include "diffusion_model.hpp"
 #include "sample-cache.h"
+#include "test_report.hpp"
 
 namespace {
 
-    int g_failures = 0;
-    int g_passes   = 0;
-
-    void report(bool ok, const std::string& name, const std::string& detail = "") {
-        if (ok) {
-            g_passes++;
-        } else {
-            g_failures++;
-        }
-        printf("%s: %s%s%s\n", ok ? "PASS" : "FAIL", name.c_str(), detail.empty() ? "" : " -- ", detail.c_str());
-        fflush(stdout);
-    }
+    using test_report::g_failures;
+    using test_report::g_passes;
+    using test_report::report;
 
     void log_cb(enum sd_log_level_t level, const char* text, void*) {
         if (level >= SD_LOG_WARN) {
