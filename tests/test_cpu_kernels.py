@@ -39,7 +39,9 @@ def test_cpu_kernels_match_a_double_precision_reference() -> None:
     assert result.returncode == 0, output[-6000:]
     assert "FAIL" not in output
     for expected in ("mul_mat f32 x f32, k = 40", "repack q4_0: Conv2d 3x3 (flat) matches the reference",
-                     "repack q8_0: which tensors are repacked"):
+                     "repack q8_0: which tensors are repacked",
+                     "repacked mul_mat q8_0 48x2880 by 13 rows x 1: matches the plain layout",
+                     "repacked mul_mat q4_0 64x320 by 45 rows x 2: matches the reference"):
         assert expected in output
 
 

@@ -6,7 +6,11 @@
 //     Linear and a flat q4_0 Conv2d in the CPU_REPACK buffer (where this CPU has a repacked kernel,
 //     i.e. AVX2 or AVX-512 on x86), keeps q8_0 / f16 weights and the biases in the plain buffer, and
 //     its outputs match the reference with the dequantized weights and the runner with repacking off;
-//     with repacking off nothing is repacked.
+//     with repacking off nothing is repacked; with patch 0008 q8_0 is repacked too on AVX512-VNNI CPUs;
+//   - patches/0008-cpu-repack-avx512-vnni-q8_0-q4_0.patch: ggml_mul_mat with q8_0 / q4_0 weights in
+//     ggml's CPU_REPACK buffer (the 16x4 AVX512-VNNI kernels where the CPU has them) matches the same
+//     product with the weights in the plain buffer and a double-precision reference, for row counts
+//     that take every path of the kernel (8-row and 4-row tiles, the gemv rows after them, planes).
 // Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
 
 #include <cmath>
@@ -116,7 +120,8 @@ namespace {
 
     // --- 0006: weight repacking in GGMLRunner --------------------------------------------------
 
-    constexpr int64_t IC = 64, OC = 32, K_LIN = 256, H = 6, W = 5, TOKENS = 9;
+    // TOKENS = 13 and H * W = 30 rows take the repacked kernels' 8-row, 4-row and single-row paths
+    constexpr int64_t IC = 64, OC = 32, K_LIN = 256, H = 6, W = 5, TOKENS = 13;
 
     struct TinyRunner : public GGMLRunner {
         Linear linear;
@@ -281,8 +286,10 @@ namespace {
 
     void test_weight_repack() {
         ggml_backend_t backend = ggml_backend_cpu_init();
-        // q4_0 has a repacked x86 kernel on AVX2 / AVX-512 (Q4_0 8x8), q8_0 has none on x86
+        // q4_0 has a repacked x86 kernel on AVX2 / AVX-512 (Q4_0 8x8, 16x4 with AVX512-VNNI); q8_0 has
+        // one on x86 only with AVX512-VNNI (patch 0008)
         const bool q4_0_repacks = cpu_has("AVX2") || cpu_has("AVX512");
+        const bool q8_0_repacks = cpu_has("AVX512_VNNI");
         // activations are rounded to q8_0 blocks (~0.3%); a wrong layout gives ~100%
         const double tol = 2e-2;
         // repacked and plain kernels quantize the activations alike and differ in summation order only
@@ -291,7 +298,7 @@ namespace {
             ggml_type type;
             bool expect_repacked;
         };
-        std::vector<Case> cases = {{GGML_TYPE_Q4_0, q4_0_repacks}, {GGML_TYPE_Q8_0, false}, {GGML_TYPE_F16, false}};
+        std::vector<Case> cases = {{GGML_TYPE_Q4_0, q4_0_repacks}, {GGML_TYPE_Q8_0, q8_0_repacks}, {GGML_TYPE_F16, false}};
         uint64_t seed = 4242;
         for (const auto& c : cases) {
             std::string type = ggml_type_name(c.type);
@@ -321,10 +328,124 @@ namespace {
         ggml_backend_free(backend);
     }
 
+    // --- 0008: AVX512-VNNI repacked q8_0 / q4_0 gemm -------------------------------------------
+
+    ggml_backend_buffer_type_t cpu_repack_buffer_type() {
+        ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
+        auto get_extra_bufts   = (ggml_backend_dev_get_extra_bufts_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_dev_get_extra_bufts");
+        for (ggml_backend_buffer_type_t* b = get_extra_bufts ? get_extra_bufts(dev) : nullptr; b != nullptr && *b != nullptr; b++) {
+            if (strcmp(ggml_backend_buft_name(*b), "CPU_REPACK") == 0) {
+                return *b;
+            }
+        }
+        return nullptr;
+    }
+
+    struct ProductOutputs {
+        bool ok       = false;
+        bool repacked = false;  // the weight got a repacked layout (tensor->extra set by CPU_REPACK)
+        double error  = -1.0;   // vs the double reference with the dequantized weights
+        std::vector<float> out;
+    };
+
+    // w [m rows of k] (type) x x [batch planes of n rows of k] (f32), with w in CPU_REPACK or plain memory
+    ProductOutputs weight_product(ggml_backend_t backend, ggml_type type, bool repack, int64_t m, int64_t k, int64_t n,
+                                  int64_t batch, uint64_t seed) {
+        ProductOutputs r;
+        ggml_backend_buffer_type_t buft = repack ? cpu_repack_buffer_type() : ggml_backend_cpu_buffer_type();
+        if (buft == nullptr) {
+            return r;
+        }
+        ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+        ggml_context* ctx_w     = ggml_init(params);
+        ggml_context* ctx_x     = ggml_init(params);
+        ggml_tensor* w          = ggml_new_tensor_2d(ctx_w, type, k, m);
+        ggml_tensor* x          = ggml_new_tensor_3d(ctx_x, GGML_TYPE_F32, k, n, batch);
+        ggml_tensor* y          = ggml_mul_mat(ctx_x, w, x);
+        ggml_backend_buffer_t w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
+        ggml_backend_buffer_t x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
+        if (w_buffer != nullptr && x_buffer != nullptr) {
+            std::vector<float> w_held = upload(w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
+            std::vector<float> xs     = random_values(n * k * batch, seed + 1, 1.0f);
+            ggml_backend_tensor_set(x, xs.data(), 0, xs.size() * sizeof(float));
+            r.repacked      = w->extra != nullptr;
+            ggml_cgraph* gf = ggml_new_graph(ctx_x);
+            ggml_build_forward_expand(gf, y);
+            if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
+                r.out.resize(m * n * batch);
+                ggml_backend_tensor_get(y, r.out.data(), 0, r.out.size() * sizeof(float));
+                std::vector<double> ref(m * n * batch);
+                for (int64_t p = 0; p < batch; p++) {
+                    for (int64_t j = 0; j < n; j++) {
+                        for (int64_t i = 0; i < m; i++) {
+                            double acc = 0.0;
+                            for (int64_t l = 0; l < k; l++) {
+                                acc += (double)w_held[i * k + l] * xs[(p * n + j) * k + l];
+                            }
+                            ref[(p * n + j) * m + i] = acc;
+                        }
+                    }
+                }
+                r.error = relative_rms(r.out.data(), ref);
+                r.ok    = true;
+            }
+        }
+        ggml_backend_buffer_free(w_buffer);
+        ggml_backend_buffer_free(x_buffer);
+        ggml_free(ctx_w);
+        ggml_free(ctx_x);
+        return r;
+    }
+
+    void test_repacked_gemm() {
+        ggml_backend_t backend = ggml_backend_cpu_init();
+        ggml_backend_cpu_set_n_threads(backend, 2);
+        const bool vnni = cpu_has("AVX512_VNNI");
+        struct Case {
+            ggml_type type;
+            int64_t m, k, n, batch;
+            bool expect_repacked;
+        };
+        const bool q4_0_repacks = cpu_has("AVX2") || cpu_has("AVX512");
+        std::vector<Case> cases;
+        // rows: 8 + 4 tiles and one gemv row; one 16-row tile per chunk; planes of 4 rows; 5 x (8) + 4 + 1
+        for (ggml_type type : {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0}) {
+            bool expect = type == GGML_TYPE_Q8_0 ? vnni : q4_0_repacks;
+            cases.push_back({type, 48, 2880, 13, 1, expect});
+            cases.push_back({type, 16, 32, 1, 1, expect});
+            cases.push_back({type, 32, 96, 4, 3, expect});
+            cases.push_back({type, 64, 320, 45, 2, expect});
+        }
+        uint64_t seed = 9001;
+        for (const auto& c : cases) {
+            ProductOutputs on  = weight_product(backend, c.type, true, c.m, c.k, c.n, c.batch, seed);
+            ProductOutputs off = weight_product(backend, c.type, false, c.m, c.k, c.n, c.batch, seed);
+            seed += 10;
+            char name[128];
+            snprintf(name, sizeof(name), "repacked mul_mat %s %lldx%lld by %lld rows x %lld", ggml_type_name(c.type), (long long)c.m,
+                     (long long)c.k, (long long)c.n, (long long)c.batch);
+            report(on.ok && off.ok, std::string(name) + ": computes");
+            if (!on.ok || !off.ok) {
+                continue;
+            }
+            char detail[160];
+            snprintf(detail, sizeof(detail), "repacked %d (expected %d), plain %d", on.repacked, c.expect_repacked, off.repacked);
+            report(on.repacked == c.expect_repacked && !off.repacked, std::string(name) + ": layout", detail);
+            snprintf(detail, sizeof(detail), "relative RMS error %.2e (limit 2e-2)", on.error);
+            report(on.error >= 0 && on.error < 2e-2, std::string(name) + ": matches the reference", detail);
+            double diff = relative_difference(on.out, off.out);
+            snprintf(detail, sizeof(detail), "relative RMS difference %.2e (limit 1e-5)", diff);
+            report(diff < 1e-5, std::string(name) + ": matches the plain layout", detail);
+        }
+        ggml_backend_free(backend);
+    }
+
 }  // namespace
 
 int main() {
     test_sgemm_inner_dimensions();
     test_weight_repack();
+    test_repacked_gemm();
     return test_report::finish();
 }
