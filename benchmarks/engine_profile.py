@@ -41,7 +41,7 @@ OPS = (
     ("matmul: tinyBLAS q8_0/q4_0 (llamafile)", re.compile(r"tinyBLAS_Q0|tinyBLAS_Q")),
     ("matmul: tinyBLAS f16 (llamafile)", re.compile(r"tinyBLAS<[^>]*unsigned short")),
     ("matmul: tinyBLAS f32 (llamafile)", re.compile(r"tinyBLAS|llamafile_sgemm")),
-    ("matmul: repacked gemm/gemv (CPU_REPACK, e.g. q4_0 8x8)", re.compile(r"gemm_q4_b32|gemm_q|gemv_q|repack")),
+    ("matmul: repacked gemm/gemv (CPU_REPACK: q4_0 8x8, q8_0/q4_0 16x4 VNNI)", re.compile(r"gemm_q4_b32|gemm_q|gemv_q|gemm_16x4|gemv_16x4|repack")),
     ("matmul: ggml vec_dot q8_0/q4_0", re.compile(r"vec_dot_q[48]_0")),
     ("matmul: ggml vec_dot f16", re.compile(r"vec_dot_f16|vec_dot_bf16")),
     ("matmul: ggml vec_dot f32", re.compile(r"vec_dot_f32")),

@@ -60,6 +60,10 @@ def main(argv: list[str]) -> int:
             from .weight_types import markdown as weight_types_markdown
 
             print(weight_types_markdown(data))
+        elif isinstance(data, dict) and data.get("schema") == "sdcpp-kernels/1":
+            from .kernels import markdown as kernels_markdown
+
+            print(kernels_markdown(data))
         elif isinstance(data, dict) and data.get("schema") == "sdcpp-engine-profile/1":
             from .engine_profile import markdown as profile_markdown
 

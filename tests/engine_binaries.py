@@ -10,9 +10,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def cpp_test_binary(name: str) -> Path:
-    """The newest build of tests/cpp/<name>; fails in CI and skips elsewhere when it was not built."""
-    candidates = sorted(REPO.glob(f"build/*/tests/cpp/{name}"), key=lambda p: p.stat().st_mtime)
+def cpp_test_binary(name: str, folder: str = "tests/cpp") -> Path:
+    """The newest build of <folder>/<name> (tests/cpp, or benchmarks/cpp for the kernel benchmark);
+    fails in CI and skips elsewhere when it was not built."""
+    candidates = sorted(REPO.glob(f"build/*/{folder}/{name}"), key=lambda p: p.stat().st_mtime)
     if not candidates:
         if os.environ.get("CI"):
             pytest.fail(f"{name} was not built: .ci/run must build with SDCPP_BUILD_TESTS=ON")

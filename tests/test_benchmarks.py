@@ -164,3 +164,34 @@ def test_weight_types_variants_and_ratios() -> None:
     rows = summarise({"f16": [4.0, 5.0, 4.5], "q4_0": [3.0, 2.0, 2.5]})
     assert rows["f16"]["per_step_s"] == pytest.approx(4.5)
     assert rows["q4_0"]["vs_first"] == pytest.approx(2.5 / 4.5)
+
+
+def test_kernel_benchmark_measures_every_type_and_layout(tmp_path: Path) -> None:
+    """benchmarks.kernels runs the C++ kernel benchmark and reports each layout it actually got."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from engine_binaries import cpp_test_binary
+
+    import sdcpp
+    from benchmarks import kernels
+
+    binary = cpp_test_binary("bench_mul_mat", folder="benchmarks/cpp")
+    rows = kernels.with_ratios(kernels.run_benchmark(binary, seconds=0.0, threads=2, quick=True))
+    by_variant = {row["variant"]: row for row in rows}
+    assert list(by_variant) == ["f32", "f16", "bf16", "q8_0", "q8_0 repack", "q4_0", "q4_0 repack"]
+    features = sdcpp.build_info()["cpu_features"].split()
+    # which layout ggml chose: q8_0 repacks only with AVX512-VNNI (patch 0008), q4_0 with AVX2 too
+    assert by_variant["q8_0 repack"]["repacked"] == ("AVX512_VNNI" in features)
+    assert by_variant["q4_0 repack"]["repacked"] == ("AVX2" in features or "AVX512" in features)
+    assert not any(row["repacked"] for row in rows if not row["variant"].endswith("repack"))
+    limits = {"f32": 0.0, "f16": 1e-3, "bf16": 1e-2, "q8_0": 2e-2, "q8_0 repack": 2e-2, "q4_0": 2e-1,
+              "q4_0 repack": 2e-1}
+    for name, row in by_variant.items():
+        assert row["gflops"] > 0 and row["repeats"] >= 1
+        assert row["rel_rms_vs_f32"] <= limits[name], (name, row["rel_rms_vs_f32"])
+    assert by_variant["f32"]["vs_f32"] == 1.0
+    # a repacked layout computes what the plain one does (the same quantized activations)
+    assert abs(by_variant["q8_0 repack"]["rel_rms_vs_f32"] - by_variant["q8_0"]["rel_rms_vs_f32"]) < 1e-4
+    assert kernels.main(["--quick", "--seconds", "0", "--out-dir", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "kernels.json").read_text())
+    assert document["schema"] == kernels.SCHEMA and len(document["rows"]) == 7
+    assert "| small: 64 x 320, 45 |" in (tmp_path / "kernels.md").read_text()
