@@ -11,6 +11,9 @@
 //     ggml's CPU_REPACK buffer (the 16x4 AVX512-VNNI kernels where the CPU has them) matches the same
 //     product with the weights in the plain buffer and a double-precision reference, for row counts
 //     that take every path of the kernel (8-row and 4-row tiles, the gemv rows after them, planes).
+//   - patches/0009-im2col-stride1-rows.patch: ggml_im2col into f32 and f16 equals the definition
+//     (bit for bit) for the stride-1 fast path (3x3 with and without padding, narrow images, row
+//     stride and dilation, 1x1, 2x2, 4x4) and for the generic path it leaves to stride 2 and 5x5.
 // Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
 
 #include <cmath>
@@ -441,11 +444,87 @@ namespace {
         ggml_backend_free(backend);
     }
 
+    // --- 0009: im2col rows for stride-1 convolutions -------------------------------------------
+
+    // ggml_im2col of x [N, IC, IH, IW] (f32) with a KH x KW kernel, into f32 or f16, against the
+    // definition; returns the number of elements that differ (f16: from the rounded reference)
+    int64_t im2col_mismatches(ggml_type dst_type, int64_t N, int64_t IC, int64_t IH, int64_t IW, int64_t KH, int64_t KW,
+                              int s0, int s1, int p0, int p1, int d0, int d1, uint64_t seed) {
+        const int64_t OH = (IH + 2 * p1 - d1 * (KH - 1) - 1) / s1 + 1;
+        const int64_t OW = (IW + 2 * p0 - d0 * (KW - 1) - 1) / s0 + 1;
+        const int64_t K  = IC * KH * KW;
+        size_t mem       = (size_t)(N * IC * IH * IW + K + N * OH * OW * K) * 4 + 16 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 20);
+        ggml_init_params params = {mem, nullptr, false};
+        ggml_context* ctx       = ggml_init(params);
+        ggml_tensor* kernel     = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, KW, KH, IC, 1);
+        ggml_tensor* x          = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, IW, IH, IC, N);
+        std::vector<float> xs   = random_values(N * IC * IH * IW, seed, 1.0f);
+        memcpy(x->data, xs.data(), xs.size() * sizeof(float));
+        ggml_tensor* cols = ggml_im2col(ctx, kernel, x, s0, s1, p0, p1, d0, d1, true, dst_type);
+        ggml_cgraph* gf   = ggml_new_graph(ctx);
+        ggml_build_forward_expand(gf, cols);
+        ggml_graph_compute_with_ctx(ctx, gf, 2);
+        int64_t mismatches = 0;
+        for (int64_t n = 0; n < N; n++) {
+            for (int64_t oh = 0; oh < OH; oh++) {
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    for (int64_t ic = 0; ic < IC; ic++) {
+                        for (int64_t kh = 0; kh < KH; kh++) {
+                            for (int64_t kw = 0; kw < KW; kw++) {
+                                int64_t ih = oh * s1 + kh * d1 - p1, iw = ow * s0 + kw * d0 - p0;
+                                float want = (ih < 0 || ih >= IH || iw < 0 || iw >= IW) ? 0.0f : xs[((n * IC + ic) * IH + ih) * IW + iw];
+                                int64_t at = ((n * OH + oh) * OW + ow) * K + (ic * KH + kh) * KW + kw;
+                                float got  = dst_type == GGML_TYPE_F32 ? ((const float*)cols->data)[at]
+                                                                       : ggml_fp16_to_fp32(((const ggml_fp16_t*)cols->data)[at]);
+                                if (dst_type == GGML_TYPE_F16) {
+                                    want = ggml_fp16_to_fp32(ggml_fp32_to_fp16(want));
+                                }
+                                mismatches += got != want;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        ggml_free(ctx);
+        return mismatches;
+    }
+
+    void test_im2col() {
+        struct Case {
+            const char* name;
+            int64_t N, IC, IH, IW, KH, KW;
+            int s0, s1, p0, p1, d0, d1;
+        };
+        std::vector<Case> cases = {
+            {"3x3 pad 1 (U-Net/VAE conv), 2 images", 2, 5, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 pad 0", 1, 3, 5, 9, 3, 3, 1, 1, 0, 0, 1, 1},
+            {"3x3 pad 1, rows stride 2", 1, 4, 9, 8, 3, 3, 1, 2, 1, 1, 1, 1},
+            {"3x3 pad 1, width 3 (no 4-wide copy fits)", 1, 6, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 dilation 2 in height", 1, 3, 9, 7, 3, 3, 1, 1, 1, 2, 1, 2},
+            {"1x1", 1, 7, 4, 5, 1, 1, 1, 1, 0, 0, 1, 1},
+            {"2x2 pad 1", 1, 3, 5, 6, 2, 2, 1, 1, 1, 1, 1, 1},
+            {"4x4 pad 2", 1, 2, 6, 7, 4, 4, 1, 1, 2, 2, 1, 1},
+            {"3x3 stride 2 (generic path)", 1, 4, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1},
+            {"5x5 (generic path)", 1, 2, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1},
+        };
+        uint64_t seed = 555;
+        for (const auto& c : cases) {
+            for (ggml_type type : {GGML_TYPE_F32, GGML_TYPE_F16}) {
+                int64_t bad = im2col_mismatches(type, c.N, c.IC, c.IH, c.IW, c.KH, c.KW, c.s0, c.s1, c.p0, c.p1, c.d0, c.d1, seed++);
+                char detail[64];
+                snprintf(detail, sizeof(detail), "%lld elements differ", (long long)bad);
+                report(bad == 0, std::string("im2col ") + ggml_type_name(type) + " " + c.name, detail);
+            }
+        }
+    }
+
 }  // namespace
 
 int main() {
     test_sgemm_inner_dimensions();
     test_weight_repack();
     test_repacked_gemm();
+    test_im2col();
     return test_report::finish();
 }
