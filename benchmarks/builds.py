@@ -182,17 +182,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def outside_sampling(runs: list[dict[str, Any]]) -> list[float]:
+    """Wall time outside the sampling stage (text encoding + VAE decode + overhead) of every generation
+    whose sampling time was logged."""
+    return [run["times"][steps] - run["sampling"][steps] for run in runs
+            for steps in run.get("sampling", {}) if steps in run.get("times", {})]
+
+
 def markdown(document: dict[str, Any]) -> str:
     """The per-step table of a results file (``--out``); files from before "schema" render too."""
     per_step = document["per_step"]
     first = statistics.median(next(iter(per_step.values())))
     argv = " ".join(["python", "-m", "benchmarks.builds", *document["argv"][1:]])
-    lines = [f"Builds compared in one run (`{argv}`):", "", "| build | per step | ratio | repeats | CPU features |",
-             "|---|---|---|---|---|"]
+    lines = [f"Builds compared in one run (`{argv}`); outside sampling = text encoding + VAE decode "
+             "(wall time minus the sampling stage, median over every generation):", "",
+             "| build | per step | ratio | repeats | outside sampling | CPU features |", "|---|---|---|---|---|---|"]
     for name, values in per_step.items():
-        features = document["rows"][name][0].get("features", "?") if document["rows"].get(name) else "?"
+        runs = document["rows"].get(name) or []
+        features = runs[0].get("features", "?") if runs else "?"
+        rest = outside_sampling(runs)
+        rest_cell = f"{statistics.median(rest):.2f} s" if rest else "-"
         lines.append(f"| {name} | {statistics.median(values):.2f} s | {statistics.median(values) / first:.2f}x | "
-                     f"{', '.join(f'{v:.2f}' for v in values)} | {features} |")
+                     f"{', '.join(f'{v:.2f}' for v in values)} | {rest_cell} | {features} |")
     return "\n".join(lines) + "\n"
 
 
