@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("--offload-to-cpu", action="store_true", help="keep weights in RAM, move them to VRAM as needed")
     ctx.add_argument("--mmap", action="store_true", help="memory-map the model")
     ctx.add_argument("--no-weight-repack", action="store_true",
-                     help="keep quantized weights in the plain layout (default: repack q4_0 etc. for the CPU's kernels)")
+                     help="keep quantized weights in the plain layout (default: repack q4_0, q8_0 with AVX512-VNNI, etc. for the CPU's kernels)")
     ctx.add_argument("--control-net-cpu", action="store_true", help="keep the ControlNet on the CPU")
     ctx.add_argument("--clip-on-cpu", action="store_true", help="keep CLIP on the CPU")
     ctx.add_argument("--vae-on-cpu", action="store_true", help="keep the VAE on the CPU")

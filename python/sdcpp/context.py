@@ -114,8 +114,8 @@ class Context(EngineHandle):
         vae_tiling: decode in tiles to save memory (default for every generation).
         mmap: memory-map the model file.
         weight_repack: keep the quantized U-Net and VAE matrices in ggml's repacked CPU layout where
-            the CPU has kernels for it (q4_0 and the 4-bit K/IQ types on AVX2/AVX-512; never q8_0 on
-            x86). Faster; off when LoRAs are applied ``"immediately"`` or with PhotoMaker.
+            the CPU has kernels for it (q4_0 and the 4-bit K/IQ types on AVX2/AVX-512, q8_0 and q4_0
+            with AVX512-VNNI). Faster; off when LoRAs are applied ``"immediately"`` or with PhotoMaker.
         circular_x, circular_y: seamless (wrap-around) images along x / y (``--circular``).
         force_sdxl_vae_conv_scale: force the conv scale of the SDXL VAE.
         taesd_preview_only: use ``taesd`` for previews only, not for the final decode.
