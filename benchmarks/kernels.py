@@ -82,9 +82,13 @@ def markdown(document: dict[str, Any]) -> str:
             cell = f"{row['gflops']:.0f} ({row.get('vs_f32', float('nan')):.2f}x)"
             cells.append(cell + (" R" if row.get("repacked") else ""))
         lines.append(f"| {what}: {shape[0]} x {shape[1]}, {shape[2]} | " + " | ".join(cells) + " |")
+    errors = {variant: [r["rel_rms_vs_f32"] for r in rows if r["variant"] == variant and "rel_rms_vs_f32" in r]
+              for variant in variants if variant != "f32"}
     lines += ["", "Relative RMS difference from the f32 product: " + ", ".join(
-        f"{variant} {max(r['rel_rms_vs_f32'] for r in rows if r['variant'] == variant and 'rel_rms_vs_f32' in r):.1e}"
-        for variant in variants if variant != "f32") + " (largest over the shapes)."]
+        f"{variant} {max(values):.1e}" for variant, values in errors.items() if values) + " (largest over the shapes)."]
+    missing = [variant for variant, values in errors.items() if not values]
+    if missing:
+        lines.append("Not measured (no repacked kernel for the type on this CPU): " + ", ".join(missing) + ".")
     return "\n".join(lines) + "\n"
 
 

@@ -186,11 +186,16 @@ def test_kernel_benchmark_measures_every_type_and_layout(tmp_path: Path) -> None
     limits = {"f32": 0.0, "f16": 1e-3, "bf16": 1e-2, "q8_0": 2e-2, "q8_0 repack": 2e-2, "q4_0": 2e-1,
               "q4_0 repack": 2e-1}
     for name, row in by_variant.items():
+        if name.endswith("repack") and not row["repacked"]:  # no kernel for it here: reported, not timed
+            assert row["error"] == "no repacked layout for this type on this CPU" and "gflops" not in row
+            continue
         assert row["gflops"] > 0 and row["repeats"] >= 1
         assert row["rel_rms_vs_f32"] <= limits[name], (name, row["rel_rms_vs_f32"])
     assert by_variant["f32"]["vs_f32"] == 1.0
     # a repacked layout computes what the plain one does (the same quantized activations)
-    assert abs(by_variant["q8_0 repack"]["rel_rms_vs_f32"] - by_variant["q8_0"]["rel_rms_vs_f32"]) < 1e-4
+    for plain in ("q8_0", "q4_0"):
+        if by_variant[f"{plain} repack"]["repacked"]:
+            assert abs(by_variant[f"{plain} repack"]["rel_rms_vs_f32"] - by_variant[plain]["rel_rms_vs_f32"]) < 1e-3
     assert kernels.main(["--quick", "--seconds", "0", "--out-dir", str(tmp_path)]) == 0
     document = json.loads((tmp_path / "kernels.json").read_text())
     assert document["schema"] == kernels.SCHEMA and len(document["rows"]) == 7

@@ -7,7 +7,8 @@
 //
 // Prints one JSON object per line: {"m", "k", "n", "what", "variant", "type", "repacked",
 // "gflops", "ms", "repeats", "rel_rms_vs_f32"}. Weights are in ggml's plain CPU buffer, or in its
-// CPU_REPACK buffer ("repacked": whether ggml gave them a repacked layout); activations are f32.
+// CPU_REPACK buffer ("repacked": whether ggml gave them a repacked layout; where this CPU has no
+// repacked kernel for the type the row has "error" instead of figures); activations are f32.
 
 #include <chrono>
 #include <cmath>
@@ -65,8 +66,9 @@ namespace {
     };
 
     struct Measured {
-        bool ok       = false;
-        bool repacked = false;
+        bool ok          = false;
+        bool repacked    = false;
+        bool unsupported = false;  // a repacked layout was asked for and this CPU has none
         double ms     = 0.0;
         int repeats   = 0;
         std::vector<float> out;
@@ -87,7 +89,12 @@ namespace {
         ggml_tensor* yt         = ggml_mul_mat(ctx_x, wt, xt);
         ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
         ggml_backend_buffer_t xb = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
-        if (wb != nullptr && xb != nullptr) {
+        // CPU_REPACK gives a tensor its layout when the tensor is placed (tensor->extra); one this CPU
+        // has no kernel for gets none, and uploading to it would crash ggml: not measured then
+        r.repacked = wb != nullptr && wt->extra != nullptr;
+        if (v.repack && !r.repacked) {
+            r.unsupported = true;
+        } else if (wb != nullptr && xb != nullptr) {
             std::vector<uint8_t> bytes(ggml_nbytes(wt));
             if (v.type == GGML_TYPE_F32) {
                 memcpy(bytes.data(), w.data(), bytes.size());
@@ -100,7 +107,6 @@ namespace {
             }
             ggml_backend_tensor_set(wt, bytes.data(), 0, bytes.size());
             ggml_backend_tensor_set(xt, x.data(), 0, x.size() * sizeof(float));
-            r.repacked      = wt->extra != nullptr;
             ggml_cgraph* gf = ggml_new_graph(ctx_x);
             ggml_build_forward_expand(gf, yt);
             if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {  // warm-up
@@ -181,8 +187,10 @@ int main(int argc, char** argv) {
         for (const Variant& v : variants) {
             Measured r = measure(backend, v, s, w, x, seconds);
             if (!r.ok) {
-                printf("{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"variant\": \"%s\", \"error\": \"failed\"}\n", (long long)s.m,
-                       (long long)s.k, (long long)s.n, v.name);
+                printf("{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"what\": \"%s\", \"variant\": \"%s\", \"type\": \"%s\", "
+                       "\"repacked\": false, \"error\": \"%s\"}\n",
+                       (long long)s.m, (long long)s.k, (long long)s.n, s.what, v.name, ggml_type_name(v.type),
+                       r.unsupported ? "no repacked layout for this type on this CPU" : "failed");
                 continue;
             }
             if (v.type == GGML_TYPE_F32) {

@@ -368,11 +368,15 @@ namespace {
         ggml_tensor* y          = ggml_mul_mat(ctx_x, w, x);
         ggml_backend_buffer_t w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
         ggml_backend_buffer_t x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
-        if (w_buffer != nullptr && x_buffer != nullptr) {
+        // CPU_REPACK gives a tensor its layout when the tensor is placed (tensor->extra); one this CPU
+        // has no kernel for gets none, and uploading to it would crash ggml: that is the answer then
+        r.repacked = w_buffer != nullptr && w->extra != nullptr;
+        if (repack && w_buffer != nullptr && !r.repacked) {
+            r.ok = true;  // no output: the caller checks the layout only
+        } else if (w_buffer != nullptr && x_buffer != nullptr) {
             std::vector<float> w_held = upload(w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
             std::vector<float> xs     = random_values(n * k * batch, seed + 1, 1.0f);
             ggml_backend_tensor_set(x, xs.data(), 0, xs.size() * sizeof(float));
-            r.repacked      = w->extra != nullptr;
             ggml_cgraph* gf = ggml_new_graph(ctx_x);
             ggml_build_forward_expand(gf, y);
             if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
@@ -435,6 +439,9 @@ namespace {
             char detail[160];
             snprintf(detail, sizeof(detail), "repacked %d (expected %d), plain %d", on.repacked, c.expect_repacked, off.repacked);
             report(on.repacked == c.expect_repacked && !off.repacked, std::string(name) + ": layout", detail);
+            if (on.out.empty()) {
+                continue;  // no repacked layout on this CPU (expected, or the layout check failed)
+            }
             snprintf(detail, sizeof(detail), "relative RMS error %.2e (limit 2e-2)", on.error);
             report(on.error >= 0 && on.error < 2e-2, std::string(name) + ": matches the reference", detail);
             double diff = relative_difference(on.out, off.out);
