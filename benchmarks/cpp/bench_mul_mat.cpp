@@ -18,10 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ggml-alloc.h"
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
-#include "ggml.h"
+#include "ggml_extend.hpp"  // the engine's helpers (patch 0006: ggml_ext_cpu_repack_buffer_type)
 
 namespace {
 
@@ -40,18 +37,6 @@ namespace {
             x = (float)((z >> 40) * (1.0 / 16777216.0)) - 0.5f;
         }
         return v;
-    }
-
-    ggml_backend_buffer_type_t cpu_repack_buffer_type() {
-        ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
-        auto get_extra_bufts   = (ggml_backend_dev_get_extra_bufts_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_dev_get_extra_bufts");
-        for (ggml_backend_buffer_type_t* b = get_extra_bufts ? get_extra_bufts(dev) : nullptr; b != nullptr && *b != nullptr; b++) {
-            if (strcmp(ggml_backend_buft_name(*b), "CPU_REPACK") == 0) {
-                return *b;
-            }
-        }
-        return nullptr;
     }
 
     struct Shape {
@@ -77,7 +62,8 @@ namespace {
     Measured measure(ggml_backend_t backend, const Variant& v, const Shape& s, const std::vector<float>& w, const std::vector<float>& x,
                      double seconds) {
         Measured r;
-        ggml_backend_buffer_type_t buft = v.repack ? cpu_repack_buffer_type() : ggml_backend_cpu_buffer_type();
+        ggml_backend_buffer_type_t buft = v.repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
+                                                   : ggml_backend_cpu_buffer_type();
         if (buft == nullptr) {
             return r;
         }

@@ -54,6 +54,25 @@ namespace {
         return std::sqrt(se / std::max(ss, 1e-30));
     }
 
+    // c[p][j][i] = sum_l a[p][i][l] * b[p][j][l] in double, for batch planes of a [m rows of k] (a_plane
+    // values apart; 0: one a for every plane) and b [n rows of k]: ggml_mul_mat(a, b)'s definition
+    std::vector<double> reference_product(const float* a, int64_t a_plane, const float* b, int64_t m, int64_t n, int64_t k,
+                                          int64_t batch) {
+        std::vector<double> c(m * n * batch);
+        for (int64_t p = 0; p < batch; p++) {
+            for (int64_t j = 0; j < n; j++) {
+                for (int64_t i = 0; i < m; i++) {
+                    double acc = 0.0;
+                    for (int64_t l = 0; l < k; l++) {
+                        acc += (double)a[p * a_plane + i * k + l] * (double)b[(p * n + j) * k + l];
+                    }
+                    c[(p * n + j) * m + i] = acc;
+                }
+            }
+        }
+        return c;
+    }
+
     // --- 0005: llamafile sgemm with k % 16 != 0 -----------------------------------------------
 
     // a: [m rows of k], b: [n rows of k] -> c[j][i] = sum_l a[i][l] * b[j][l]  (ggml_mul_mat(a, b))
@@ -79,19 +98,8 @@ namespace {
         ggml_build_forward_expand(gf, ct);
         ggml_graph_compute_with_ctx(ctx, gf, 2);
 
-        std::vector<double> ref(m * n * batch);
-        for (int64_t p = 0; p < batch; p++) {
-            for (int64_t j = 0; j < n; j++) {
-                for (int64_t i = 0; i < m; i++) {
-                    double acc = 0.0;
-                    for (int64_t l = 0; l < k; l++) {
-                        acc += (double)a_used[(p * m + i) * k + l] * (double)b[(p * n + j) * k + l];
-                    }
-                    ref[(p * n + j) * m + i] = acc;
-                }
-            }
-        }
-        double err = relative_rms((const float*)ct->data, ref);
+        std::vector<double> ref = reference_product(a_used.data(), m * k, b.data(), m, n, k, batch);
+        double err               = relative_rms((const float*)ct->data, ref);
         ggml_free(ctx);
         return err;
     }
@@ -333,18 +341,6 @@ namespace {
 
     // --- 0008: AVX512-VNNI repacked q8_0 / q4_0 gemm -------------------------------------------
 
-    ggml_backend_buffer_type_t cpu_repack_buffer_type() {
-        ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
-        auto get_extra_bufts   = (ggml_backend_dev_get_extra_bufts_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_dev_get_extra_bufts");
-        for (ggml_backend_buffer_type_t* b = get_extra_bufts ? get_extra_bufts(dev) : nullptr; b != nullptr && *b != nullptr; b++) {
-            if (strcmp(ggml_backend_buft_name(*b), "CPU_REPACK") == 0) {
-                return *b;
-            }
-        }
-        return nullptr;
-    }
-
     struct ProductOutputs {
         bool ok       = false;
         bool repacked = false;  // the weight got a repacked layout (tensor->extra set by CPU_REPACK)
@@ -356,7 +352,8 @@ namespace {
     ProductOutputs weight_product(ggml_backend_t backend, ggml_type type, bool repack, int64_t m, int64_t k, int64_t n,
                                   int64_t batch, uint64_t seed) {
         ProductOutputs r;
-        ggml_backend_buffer_type_t buft = repack ? cpu_repack_buffer_type() : ggml_backend_cpu_buffer_type();
+        ggml_backend_buffer_type_t buft = repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
+                                                 : ggml_backend_cpu_buffer_type();
         if (buft == nullptr) {
             return r;
         }
@@ -382,19 +379,7 @@ namespace {
             if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
                 r.out.resize(m * n * batch);
                 ggml_backend_tensor_get(y, r.out.data(), 0, r.out.size() * sizeof(float));
-                std::vector<double> ref(m * n * batch);
-                for (int64_t p = 0; p < batch; p++) {
-                    for (int64_t j = 0; j < n; j++) {
-                        for (int64_t i = 0; i < m; i++) {
-                            double acc = 0.0;
-                            for (int64_t l = 0; l < k; l++) {
-                                acc += (double)w_held[i * k + l] * xs[(p * n + j) * k + l];
-                            }
-                            ref[(p * n + j) * m + i] = acc;
-                        }
-                    }
-                }
-                r.error = relative_rms(r.out.data(), ref);
+                r.error = relative_rms(r.out.data(), reference_product(w_held.data(), 0, xs.data(), m, n, k, batch));
                 r.ok    = true;
             }
         }
