@@ -14,6 +14,14 @@
 //   - patches/0009-im2col-stride1-rows.patch: ggml_im2col into f32 and f16 equals the definition
 //     (bit for bit) for the stride-1 fast path (3x3 with and without padding, narrow images, row
 //     stride and dilation, 1x1, 2x2, 4x4) and for the generic path it leaves to stride 2 and 5x5.
+//   - patches/0010-cpu-vec-max-softmax-simd.patch: ggml_soft_max rows of every length around the
+//     vector widths (and rows with -inf entries) match a double-precision reference.
+//   - patches/0011-cpu-flash-attn-tiled-any-head-size.patch and 0012-flash-attn-cpu-f32-kv.patch:
+//     the engine's attention (ggml_ext_attention_ext) with flash attention on the CPU backend keeps
+//     K and V in f32 (no f16 tensor, no padding of the keys in the graph) and matches a
+//     double-precision reference for SD1.x's head sizes (40, 80, 160) and others that are not whole
+//     vectors, query counts on both sides of the tiled kernel's 64-row tile, 77 text tokens, and
+//     key counts with a partial last tile; ggml_flash_attn_ext with f16 K/V and a causal mask too.
 // Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
 
 #include <cmath>
@@ -511,6 +519,201 @@ namespace {
         }
     }
 
+    // softmax over the last dimension in double; -inf entries get weight 0
+    std::vector<double> reference_softmax(const std::vector<float>& x, int64_t n, int64_t rows) {
+        std::vector<double> y(x.size());
+        for (int64_t r = 0; r < rows; r++) {
+            const float* row = x.data() + r * n;
+            double max = -INFINITY, sum = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                max = std::max(max, (double)row[i]);
+            }
+            for (int64_t i = 0; i < n; i++) {
+                y[r * n + i] = std::exp((double)row[i] - max);
+                sum += y[r * n + i];
+            }
+            for (int64_t i = 0; i < n; i++) {
+                y[r * n + i] /= sum;
+            }
+        }
+        return y;
+    }
+
+    void test_softmax() {
+        const int64_t rows = 3;
+        for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 77, 100, 4096}) {
+            for (bool with_inf : {false, true}) {
+                std::vector<float> x = random_values(n * rows, 9000 + n, 6.0f);
+                if (with_inf) {
+                    for (int64_t i = 1; i < n * rows; i += 3) {
+                        x[i] = -INFINITY;  // as a causal or padding mask leaves them (every row keeps x[0])
+                    }
+                    for (int64_t r = 0; r < rows; r++) {
+                        x[r * n] = 0.5f;
+                    }
+                }
+                size_t mem              = (size_t)(n * rows * 2) * 4 + 8 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 16);
+                ggml_init_params params = {mem, nullptr, false};
+                ggml_context* ctx       = ggml_init(params);
+                ggml_tensor* xt         = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, rows);
+                memcpy(xt->data, x.data(), x.size() * sizeof(float));
+                ggml_tensor* yt = ggml_soft_max(ctx, xt);
+                ggml_cgraph* gf = ggml_new_graph(ctx);
+                ggml_build_forward_expand(gf, yt);
+                ggml_graph_compute_with_ctx(ctx, gf, 2);
+                double err = relative_rms((const float*)yt->data, reference_softmax(x, n, rows));
+                char detail[64];
+                snprintf(detail, sizeof(detail), "relative RMS error %.2e", err);
+                report(err < 1e-6, "soft_max rows of " + std::to_string(n) + (with_inf ? " with -inf entries" : ""), detail);
+                ggml_free(ctx);
+            }
+        }
+    }
+
+    // softmax(q k^T * scale + mask) v per head, in double; q [lq][heads*d] (token-major, heads side
+    // by side, as the U-Net's projections give them), k and v [lk][heads*d]; out like q
+    std::vector<double> reference_attention(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
+                                            int64_t lq, int64_t lk, int64_t d, int64_t heads, bool causal) {
+        const int64_t C = d * heads;
+        std::vector<double> out((size_t)(lq * C)), scores((size_t)lk);
+        for (int64_t h = 0; h < heads; h++) {
+            for (int64_t i = 0; i < lq; i++) {
+                double max = -INFINITY, sum = 0.0;
+                for (int64_t j = 0; j < lk; j++) {
+                    double dot = 0.0;
+                    for (int64_t c = 0; c < d; c++) {
+                        dot += (double)q[i * C + h * d + c] * k[j * C + h * d + c];
+                    }
+                    scores[j] = (causal && j > i) ? -INFINITY : dot / std::sqrt((double)d);
+                    max       = std::max(max, scores[j]);
+                }
+                for (int64_t j = 0; j < lk; j++) {
+                    scores[j] = std::exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                for (int64_t c = 0; c < d; c++) {
+                    double acc = 0.0;
+                    for (int64_t j = 0; j < lk; j++) {
+                        acc += scores[j] * v[j * C + h * d + c];
+                    }
+                    out[i * C + h * d + c] = acc / sum;
+                }
+            }
+        }
+        return out;
+    }
+
+    struct AttentionCase {
+        const char* name;
+        int64_t lq, lk, d, heads;
+    };
+
+    void test_flash_attention_f32() {
+        // the tiled kernel works on 64 queries x 64 keys; fewer than 64 queries take the per-row kernel
+        const AttentionCase cases[] = {
+            {"SD1.x full resolution: heads of 40, 2 query tiles, partial key tile", 128, 200, 40, 2},
+            {"cross-attention, 77 tokens, heads of 40", 64, 77, 40, 8},
+            {"heads of 80, partial query tile", 100, 77, 80, 2},
+            {"heads of 160", 70, 64, 160, 2},
+            {"heads of 24 (8 past a 16-float vector)", 96, 96, 24, 2},
+            {"heads of 20 (not a multiple of 8)", 80, 50, 20, 2},
+            {"16 queries (per-row kernel)", 16, 77, 80, 2},
+        };
+        ggml_backend_t backend = ggml_backend_cpu_init();
+        ggml_backend_cpu_set_n_threads(backend, 2);
+        uint64_t seed = 7100;
+        for (const auto& c : cases) {
+            const int64_t C         = c.d * c.heads;
+            std::vector<float> q    = random_values(c.lq * C, seed++, 1.5f);
+            std::vector<float> k    = random_values(c.lk * C, seed++, 1.5f);
+            std::vector<float> v    = random_values(c.lk * C, seed++, 1.0f);
+            size_t mem              = (size_t)((c.lq + 2 * c.lk) * C * 6 + c.lq * c.lk * c.heads * 2) * 4 + 64 * ggml_tensor_overhead() + ggml_graph_overhead() + (4 << 20);
+            ggml_init_params params = {mem, nullptr, false};
+            ggml_context* ctx       = ggml_init(params);
+            ggml_tensor* qt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lq, 1);
+            ggml_tensor* kt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lk, 1);
+            ggml_tensor* vt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lk, 1);
+            memcpy(qt->data, q.data(), q.size() * sizeof(float));
+            memcpy(kt->data, k.data(), k.size() * sizeof(float));
+            memcpy(vt->data, v.data(), v.size() * sizeof(float));
+            ggml_tensor* out = ggml_ext_attention_ext(ctx, backend, qt, kt, vt, c.heads, nullptr, false, true);
+            ggml_cgraph* gf  = ggml_new_graph(ctx);
+            ggml_build_forward_expand(gf, out);
+            bool flash = false, f32_only = true;
+            for (int i = 0; i < ggml_graph_n_nodes(gf); i++) {
+                ggml_tensor* node = ggml_graph_node(gf, i);
+                flash |= node->op == GGML_OP_FLASH_ATTN_EXT;
+                f32_only &= node->type == GGML_TYPE_F32 && node->op != GGML_OP_PAD && node->op != GGML_OP_CONCAT;
+            }
+            ggml_graph_compute_with_ctx(ctx, gf, 2);
+            double err = relative_rms((const float*)out->data, reference_attention(q, k, v, c.lq, c.lk, c.d, c.heads, false));
+            char detail[96];
+            snprintf(detail, sizeof(detail), "relative RMS error %.2e, flash op %s, f32 only %s", err, flash ? "yes" : "no",
+                     f32_only ? "yes" : "no");
+            report(flash && f32_only && err < 1e-5, std::string("flash attention f32 ") + c.name, detail);
+            ggml_free(ctx);
+        }
+        ggml_backend_free(backend);
+    }
+
+    // ggml_flash_attn_ext directly, with f16 K and V (what other backends' callers and old graphs
+    // pass) and an optional causal mask (the text encoder's), through the tiled kernel
+    void test_flash_attention_f16_kv() {
+        const struct {
+            const char* name;
+            int64_t lq, lk, d, heads;
+            bool causal;
+        } cases[] = {
+            {"heads of 40, partial key tile", 128, 130, 40, 2, false},
+            {"causal mask, 77 tokens, heads of 64", 77, 77, 64, 2, true},
+        };
+        uint64_t seed = 7300;
+        for (const auto& c : cases) {
+            const int64_t C      = c.d * c.heads;
+            std::vector<float> q = random_values(c.lq * C, seed++, 1.5f);
+            std::vector<float> k = random_values(c.lk * C, seed++, 1.5f);
+            std::vector<float> v = random_values(c.lk * C, seed++, 1.0f);
+            size_t mem              = (size_t)((c.lq + 2 * c.lk) * C * 4 + c.lq * c.lk * 2) * 4 + 32 * ggml_tensor_overhead() + ggml_graph_overhead() + (4 << 20);
+            ggml_init_params params = {mem, nullptr, false};
+            ggml_context* ctx       = ggml_init(params);
+            // ggml's layout: [d, tokens, heads]; our vectors are [tokens][heads][d]
+            ggml_tensor* qt = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, c.d, c.lq, c.heads);
+            ggml_tensor* kt = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.d, c.lk, c.heads);
+            ggml_tensor* vt = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.d, c.lk, c.heads);
+            for (int64_t h = 0; h < c.heads; h++) {
+                for (int64_t t = 0; t < c.lq; t++) {
+                    memcpy((float*)qt->data + (h * c.lq + t) * c.d, q.data() + t * C + h * c.d, c.d * sizeof(float));
+                }
+                for (int64_t t = 0; t < c.lk; t++) {
+                    ggml_fp32_to_fp16_row(k.data() + t * C + h * c.d, (ggml_fp16_t*)kt->data + (h * c.lk + t) * c.d, c.d);
+                    ggml_fp32_to_fp16_row(v.data() + t * C + h * c.d, (ggml_fp16_t*)vt->data + (h * c.lk + t) * c.d, c.d);
+                    // the reference uses the f16-rounded values
+                    ggml_fp16_to_fp32_row((ggml_fp16_t*)kt->data + (h * c.lk + t) * c.d, k.data() + t * C + h * c.d, c.d);
+                    ggml_fp16_to_fp32_row((ggml_fp16_t*)vt->data + (h * c.lk + t) * c.d, v.data() + t * C + h * c.d, c.d);
+                }
+            }
+            ggml_tensor* mask = nullptr;
+            if (c.causal) {
+                mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, c.lk, c.lq);
+                for (int64_t i = 0; i < c.lq; i++) {
+                    for (int64_t j = 0; j < c.lk; j++) {
+                        ((ggml_fp16_t*)mask->data)[i * c.lk + j] = ggml_fp32_to_fp16(j > i ? -INFINITY : 0.0f);
+                    }
+                }
+            }
+            ggml_tensor* out = ggml_flash_attn_ext(ctx, qt, kt, vt, mask, 1.0f / std::sqrt((float)c.d), 0.0f, 0.0f);
+            ggml_flash_attn_ext_set_prec(out, GGML_PREC_F32);  // out: [d, heads, lq]
+            ggml_cgraph* gf = ggml_new_graph(ctx);
+            ggml_build_forward_expand(gf, out);
+            ggml_graph_compute_with_ctx(ctx, gf, 2);
+            double err = relative_rms((const float*)out->data, reference_attention(q, k, v, c.lq, c.lk, c.d, c.heads, c.causal));
+            char detail[64];
+            snprintf(detail, sizeof(detail), "relative RMS error %.2e", err);
+            report(err < 1e-5, std::string("flash attention f16 K/V ") + c.name, detail);
+            ggml_free(ctx);
+        }
+    }
+
 }  // namespace
 
 int main() {
@@ -518,5 +721,8 @@ int main() {
     test_weight_repack();
     test_repacked_gemm();
     test_im2col();
+    test_softmax();
+    test_flash_attention_f32();
+    test_flash_attention_f16_kv();
     return test_report::finish();
 }
