@@ -109,6 +109,12 @@ def test_flags_become_settings(tmp_path: Path) -> None:
     assert settings.context_options["weight_repack"] is True  # the default: repacked q4_0 (patch 0006)
     plain = settings_from_args(build_parser().parse_args(["-m", "model.gguf", "--no-weight-repack"]))
     assert plain.context_options["weight_repack"] is False
+    # flash attention: the Context decides (on for CPU builds) unless a flag says otherwise
+    assert "diffusion_flash_attn" not in settings.context_options
+    no_fa = settings_from_args(build_parser().parse_args(["-m", "model.gguf", "--no-diffusion-fa"]))
+    assert no_fa.context_options["diffusion_flash_attn"] is False
+    with pytest.raises(sdcpp.InvalidArgument, match="diffusion-fa"):
+        settings_from_args(build_parser().parse_args(["-m", "model.gguf", "--diffusion-fa", "--no-diffusion-fa"]))
     defaults = build_parser().parse_args(["-m", "model.gguf"])
     assert (defaults.listen_ip, defaults.listen_port) == ("127.0.0.1", 1234)
     with pytest.raises(sdcpp.InvalidArgument, match="deepcache"):

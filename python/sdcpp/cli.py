@@ -272,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     ctx.add_argument("--clip-on-cpu", action="store_true", help="keep CLIP on the CPU")
     ctx.add_argument("--vae-on-cpu", action="store_true", help="keep the VAE on the CPU")
     ctx.add_argument("--fa", action="store_true", help="use flash attention")
-    ctx.add_argument("--diffusion-fa", action="store_true", help="use flash attention in the diffusion model only")
+    diffusion_fa = ctx.add_mutually_exclusive_group()
+    diffusion_fa.add_argument("--diffusion-fa", action="store_true", default=None,
+                              help="use flash attention in the diffusion model (default: on for CPU builds)")
+    diffusion_fa.add_argument("--no-diffusion-fa", dest="diffusion_fa", action="store_false",
+                              help="the diffusion model's plain attention (default on GPU builds)")
     ctx.add_argument("--diffusion-conv-direct", action="store_true", help="direct convolutions in the diffusion model")
     ctx.add_argument("--vae-conv-direct", action="store_true", help="direct convolutions in the VAE")
     ctx.add_argument("--circular", action="store_true", help="circular padding on both axes (seamless images)")

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, dest in _SWITCHES.items():
         ctx.add_argument(flag, dest=dest, action="store_true", help=f"{dest.replace('_', ' ')} (as sdcpp-cli)")
     ctx.add_argument("--no-weight-repack", action="store_true", help="plain weight layout (as sdcpp-cli)")
+    ctx.add_argument("--no-diffusion-fa", action="store_true",
+                     help="the diffusion model's plain attention (as sdcpp-cli; default: flash attention on CPU builds)")
     ctx.add_argument("--circular", action="store_true", help="seamless images on both axes")
     ctx.add_argument("--circularx", action="store_true", help="seamless along x")
     ctx.add_argument("--circulary", action="store_true", help="seamless along y")
@@ -128,6 +130,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     context_options: dict[str, Any] = {dest: getattr(args, dest) for dest in _PATH_FLAGS.values()
                                        if getattr(args, dest) is not None}
     context_options.update({dest: True for dest in _SWITCHES.values() if getattr(args, dest)})
+    if args.no_diffusion_fa:
+        if args.diffusion_flash_attn:
+            raise sdcpp.InvalidArgument("give --diffusion-fa or --no-diffusion-fa, not both")
+        context_options["diffusion_flash_attn"] = False
     context_options.update({
         "threads": args.threads if args.threads > 0 else -1, "rng": args.rng, "lora_apply_mode": args.lora_apply_mode,
         "circular_x": args.circular or args.circularx, "circular_y": args.circular or args.circulary,
