@@ -1,6 +1,7 @@
 """Does flash attention change DeepCache's balance? Full and shallow U-Net steps with the engine's
-default attention and with flash attention (``Context(diffusion_flash_attn=True)``, sd-cli
-``--diffusion-fa``), in one process, alternated A B B A.
+plain attention (``Context(diffusion_flash_attn=False)``, ``--no-diffusion-fa``) and with flash
+attention (``diffusion_flash_attn=True``, sd-cli ``--diffusion-fa``; the default on CPU builds since
+patches 0010-0012), in one process, alternated A B B A.
 
     python -m benchmarks.attention --size 512 --steps 4
 

@@ -9,10 +9,12 @@ engine's log lines, and counts the samples of each phase by operation (matrix pr
 im2col, norms, softmax, copies, threading). Samples count CPU time of this process only, so the
 shares hold on a loaded machine.
 
-``switches`` keeps two Contexts loaded (default, ``diffusion_flash_attn=True``) and alternates them
-A B B A: per step = (t(3 steps) - t(1 step)) / 2. VAE decode (the engine's stage timer) is compared
-on the default Context with and without ``vae_tiling`` and on a third Context with
-``vae_conv_direct=True``, in the same alternation.
+``switches`` keeps Contexts loaded and alternates them A B B A: the default (flash attention in the
+U-Net on CPU builds) against ``diffusion_flash_attn=False``, per step = (sampling(3 steps) -
+sampling(1 step)) / 2 by the engine's sampling timer. VAE decode (the engine's stage timer) is
+compared on the default Context with and without ``vae_tiling`` and on Contexts with
+``vae_conv_direct=True`` and with ``flash_attn=True`` (the VAE's attention too), in the same
+alternation.
 
 Writes benchmarks/results/engine-profile-<size>.json (and prints Markdown).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import statistics
@@ -152,7 +155,8 @@ def run_ops(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_switches(args: argparse.Namespace) -> dict[str, Any]:
-    """A B B A timing of flash attention, and VAE decode with tiling / direct convolutions."""
+    """A B B A timing of the U-Net's attention (the default, flash attention on CPU builds, against
+    the plain one), and of VAE decode with tiling, direct convolutions and flash attention."""
     import sdcpp
 
     from .measure import measure
@@ -160,18 +164,24 @@ def run_switches(args: argparse.Namespace) -> dict[str, Any]:
     options = dict(prompt=PROMPT, width=args.size, height=args.size, cfg_scale=7.0, sampling_method="euler",
                    seed=42)
     contexts = {"default": sdcpp.Context(str(args.model), threads=args.threads),
-                "flash attention": sdcpp.Context(str(args.model), threads=args.threads, diffusion_flash_attn=True),
-                "vae_conv_direct": sdcpp.Context(str(args.model), threads=args.threads, vae_conv_direct=True)}
-    per_step: dict[str, list[float]] = {"default": [], "flash attention": []}
-    decode: dict[str, list[float]] = {"default": [], "vae_tiling": [], "vae_conv_direct": []}
+                "plain attention": sdcpp.Context(str(args.model), threads=args.threads, diffusion_flash_attn=False),
+                "vae_conv_direct": sdcpp.Context(str(args.model), threads=args.threads, vae_conv_direct=True),
+                "flash_attn": sdcpp.Context(str(args.model), threads=args.threads, flash_attn=True)}
+    per_step: dict[str, list[float]] = {"default": [], "plain attention": []}
+    decode: dict[str, list[float]] = {"default": [], "vae_tiling": [], "vae_conv_direct": [], "flash_attn": []}
     images: dict[str, Any] = {}
+
+    def sampling_s(record: Any) -> float:
+        # the engine's sampling timer where it logs one (no VAE or text-encoder spread in it)
+        return record.sampling_s if math.isfinite(record.sampling_s) else record.wall_s
+
     try:
         for context in contexts.values():
             context.generate(steps=1, **{**options, "width": 64, "height": 64})
-        for name in ("default", "flash attention", "flash attention", "default"):
+        for name in ("default", "plain attention", "plain attention", "default"):
             one = measure(contexts[name], name, steps=1, **options)
             three = measure(contexts[name], name, steps=3, **options)
-            per_step[name].append((three.wall_s - one.wall_s) / 2)
+            per_step[name].append((sampling_s(three) - sampling_s(one)) / 2)
             images[name] = three.image
             if name == "default":
                 decode["default"] += [one.stages["decode_s"], three.stages["decode_s"]]
@@ -179,9 +189,10 @@ def run_switches(args: argparse.Namespace) -> dict[str, Any]:
                 decode["vae_tiling"].append(tiled.stages["decode_s"])
                 images["vae_tiling"] = tiled.image
                 images["default-1"] = one.image
-                direct = measure(contexts["vae_conv_direct"], "vae_conv_direct", steps=1, **options)
-                decode["vae_conv_direct"].append(direct.stages["decode_s"])
-                images["vae_conv_direct"] = direct.image
+                for lever in ("vae_conv_direct", "flash_attn"):
+                    run = measure(contexts[lever], lever, steps=1, **options)
+                    decode[lever].append(run.stages["decode_s"])
+                    images[lever] = run.image
             print(f"{name}: {per_step[name][-1]:.2f} s/step", flush=True)
     finally:
         for context in contexts.values():
@@ -193,13 +204,13 @@ def run_switches(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": Path(args.model).name, "size": args.size, "threads": args.threads,
             "per_step_s": {name: statistics.median(values) for name, values in per_step.items()},
             "per_step_all_s": per_step,
-            "flash_attention_speedup": base_step / statistics.median(per_step["flash attention"]),
-            "flash_attention_psnr_db": psnr(images["default"], images["flash attention"]),
+            "per_step_speedup": {name: base_step / statistics.median(values) for name, values in per_step.items()},
+            "per_step_psnr_db": {"plain attention": psnr(images["default"], images["plain attention"])},
             "decode_s": {name: statistics.median(values) for name, values in decode.items()},
             "decode_all_s": decode,
             "decode_speedup": {name: base_decode / statistics.median(values) for name, values in decode.items()},
-            "decode_psnr_db": {"vae_tiling": psnr(images["default-1"], images["vae_tiling"]),
-                               "vae_conv_direct": psnr(images["default-1"], images["vae_conv_direct"])},
+            "decode_psnr_db": {lever: psnr(images["default-1"], images[lever])
+                               for lever in ("vae_tiling", "vae_conv_direct", "flash_attn")},
             "load_average": list(os.getloadavg())}
 
 
@@ -227,12 +238,18 @@ def markdown(document: dict[str, Any]) -> str:
     if switches:
         steps, dec = switches["per_step_s"], switches["decode_s"]
         lines += ["", f"Switches ({switches['model']}, A B B A in one process, load {switches['load_average']}):", "",
-                  "| setting | per step | speed-up | PSNR vs default |", "|---|---|---|---|",
-                  f"| default attention | {steps['default']:.2f} s | 1.00x | - |",
-                  f"| diffusion_flash_attn | {steps['flash attention']:.2f} s | "
-                  f"{switches['flash_attention_speedup']:.2f}x | {_psnr_cell(switches['flash_attention_psnr_db'])} |",
-                  "", "| VAE decode | seconds | speed-up | PSNR vs default |", "|---|---|---|---|"]
-        for name in ("default", "vae_tiling", "vae_conv_direct"):
+                  "| setting | per step | speed-up | PSNR vs default |", "|---|---|---|---|"]
+        if "per_step_speedup" in switches:  # the default is flash attention (patches 0010-0012)
+            for name in steps:
+                label = "default (flash attention)" if name == "default" else name
+                lines.append(f"| {label} | {steps[name]:.2f} s | {switches['per_step_speedup'][name]:.2f}x | "
+                             f"{_psnr_cell(switches['per_step_psnr_db'].get(name))} |")
+        else:  # documents from before: default attention against diffusion_flash_attn
+            lines += [f"| default attention | {steps['default']:.2f} s | 1.00x | - |",
+                      f"| diffusion_flash_attn | {steps['flash attention']:.2f} s | "
+                      f"{switches['flash_attention_speedup']:.2f}x | {_psnr_cell(switches['flash_attention_psnr_db'])} |"]
+        lines += ["", "| VAE decode | seconds | speed-up | PSNR vs default |", "|---|---|---|---|"]
+        for name in dec:
             lines.append(f"| {name} | {dec[name]:.2f} s | {switches['decode_speedup'][name]:.2f}x | "
                          f"{_psnr_cell(switches['decode_psnr_db'].get(name))} |")
     return "\n".join(lines) + "\n"

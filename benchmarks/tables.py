@@ -121,14 +121,14 @@ def threads_table(items: Iterable[dict[str, Any]]) -> str:
 
 
 def attention_table(items: Iterable[dict[str, Any]]) -> str:
-    """benchmarks.attention: full and shallow step times with default and with flash attention."""
+    """benchmarks.attention: full and shallow step times with plain and with flash attention."""
     headers = ("size", "depth", "attention", "full step s", "shallow step s", "f (in-run)", "f (FLOPs)",
-               "full step x", "shallow step x", "VAE decode s", "peak RSS MiB", "PSNR flash vs default")
+               "full step x", "shallow step x", "VAE decode s", "peak RSS MiB", "PSNR flash vs plain")
     cells = []
     for item in items:
         default = item["summary"][0]
         for row in item["summary"]:
-            cells.append((str(item["size"]), str(item["depth"]), "flash" if row["flash_attn"] else "default",
+            cells.append((str(item["size"]), str(item["depth"]), "flash" if row["flash_attn"] else "plain",
                           f"{row['full_step_s']:.2f}", f"{row['shallow_step_s']:.2f}", f"{row['f_effective']:.3f}",
                           f"{item['f_flops']:.3f}", _x(default["full_step_s"] / row["full_step_s"]),
                           _x(default["shallow_step_s"] / row["shallow_step_s"]), _num(row["decode_s"], ".1f"),
