@@ -111,8 +111,8 @@ class Context(EngineHandle):
         flash_attn: use flash attention everywhere (sd-cli ``--fa``).
         diffusion_flash_attn: use flash attention in the diffusion model (``--diffusion-fa``,
             ``--no-diffusion-fa``). None (the default) turns it on where the engine's backend is the
-            CPU: there ggml's tiled flash attention computes in f32 and makes SD1.x U-Net steps about
-            2x faster at 512x512 (docs/performance.md); GPU builds keep sd-cli's default (off).
+            CPU: there ggml's tiled flash attention computes in f32 and makes SD1.x sampler steps
+            about 1.6x faster at 512x512 (docs/performance.md); GPU builds keep sd-cli's default (off).
         diffusion_conv_direct, vae_conv_direct: use direct convolutions there.
         vae_tiling: decode in tiles to save memory (default for every generation).
         mmap: memory-map the model file.

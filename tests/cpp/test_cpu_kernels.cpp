@@ -608,6 +608,21 @@ namespace {
         int64_t lq, lk, d, heads;
     };
 
+    // random q [lq][C], k and v [lk][C] (C = heads * d), and a context with room for the graph
+    struct AttentionInputs {
+        std::vector<float> q, k, v;
+        ggml_context* ctx;
+    };
+
+    AttentionInputs attention_inputs(int64_t lq, int64_t lk, int64_t C, int64_t scores, uint64_t seed) {
+        AttentionInputs in{random_values(lq * C, seed, 1.5f), random_values(lk * C, seed + 1, 1.5f),
+                           random_values(lk * C, seed + 2, 1.0f), nullptr};
+        size_t mem              = (size_t)((lq + 2 * lk) * C * 6 + scores * 2) * 4 + 64 * ggml_tensor_overhead() + ggml_graph_overhead() + (4 << 20);
+        ggml_init_params params = {mem, nullptr, false};
+        in.ctx                  = ggml_init(params);
+        return in;
+    }
+
     void test_flash_attention_f32() {
         // the tiled kernel works on 64 queries x 64 keys; fewer than 64 queries take the per-row kernel
         const AttentionCase cases[] = {
@@ -623,14 +638,12 @@ namespace {
         ggml_backend_cpu_set_n_threads(backend, 2);
         uint64_t seed = 7100;
         for (const auto& c : cases) {
-            const int64_t C         = c.d * c.heads;
-            std::vector<float> q    = random_values(c.lq * C, seed++, 1.5f);
-            std::vector<float> k    = random_values(c.lk * C, seed++, 1.5f);
-            std::vector<float> v    = random_values(c.lk * C, seed++, 1.0f);
-            size_t mem              = (size_t)((c.lq + 2 * c.lk) * C * 6 + c.lq * c.lk * c.heads * 2) * 4 + 64 * ggml_tensor_overhead() + ggml_graph_overhead() + (4 << 20);
-            ggml_init_params params = {mem, nullptr, false};
-            ggml_context* ctx       = ggml_init(params);
-            ggml_tensor* qt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lq, 1);
+            const int64_t C    = c.d * c.heads;
+            AttentionInputs in = attention_inputs(c.lq, c.lk, C, c.lq * c.lk * c.heads, seed);
+            seed += 3;
+            const std::vector<float>&q = in.q, &k = in.k, &v = in.v;
+            ggml_context* ctx          = in.ctx;
+            ggml_tensor* qt            = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lq, 1);
             ggml_tensor* kt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lk, 1);
             ggml_tensor* vt         = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, c.lk, 1);
             memcpy(qt->data, q.data(), q.size() * sizeof(float));
@@ -669,13 +682,11 @@ namespace {
         };
         uint64_t seed = 7300;
         for (const auto& c : cases) {
-            const int64_t C      = c.d * c.heads;
-            std::vector<float> q = random_values(c.lq * C, seed++, 1.5f);
-            std::vector<float> k = random_values(c.lk * C, seed++, 1.5f);
-            std::vector<float> v = random_values(c.lk * C, seed++, 1.0f);
-            size_t mem              = (size_t)((c.lq + 2 * c.lk) * C * 4 + c.lq * c.lk * 2) * 4 + 32 * ggml_tensor_overhead() + ggml_graph_overhead() + (4 << 20);
-            ggml_init_params params = {mem, nullptr, false};
-            ggml_context* ctx       = ggml_init(params);
+            const int64_t C    = c.d * c.heads;
+            AttentionInputs in = attention_inputs(c.lq, c.lk, C, c.lq * c.lk, seed);
+            seed += 3;
+            std::vector<float>&q = in.q, &k = in.k, &v = in.v;  // k, v: rounded to f16 below
+            ggml_context* ctx    = in.ctx;
             // ggml's layout: [d, tokens, heads]; our vectors are [tokens][heads][d]
             ggml_tensor* qt = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, c.d, c.lq, c.heads);
             ggml_tensor* kt = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.d, c.lk, c.heads);
