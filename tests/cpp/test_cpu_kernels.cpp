@@ -22,8 +22,23 @@
 //     double-precision reference for SD1.x's head sizes (40, 80, 160) and others that are not whole
 //     vectors, query counts on both sides of the tiled kernel's 64-row tile, 77 text tokens, and
 //     key counts with a partial last tile; ggml_flash_attn_ext with f16 K/V and a causal mask too.
+//   - patches/0013-cpu-im2col-tiles.patch: the im2col cases above include rows wider than one
+//     tile of 16 positions (full and partial tiles, a thread split inside an output row);
+//     patches/0014-cpu-im2col-quantized-dst.patch: ggml_im2col into Q8_0 equals the f32 im2col
+//     quantized row by row with the CPU's own Q8_0 quantizer (bit for bit), for the stride-1 path
+//     and the generic one; patches/0015-cpu-repack-q8_0-activations.patch: a repacked Q8_0 / Q4_0
+//     weight takes Q8_0 activations (the CPU backend supports the op) and gives what the plain
+//     layout gives for them and what f32 activations give; patches/0016-conv2d-flat-cols-vec-dot-
+//     type.patch: the runner's flat conv writes its columns in Q8_0 (q4_0/q8_0 kernels) or F16
+//     (f16 kernels) on the CPU backend, and ggml_ext_conv_2d_flat_cols_type's table agrees with
+//     the types the CPU backend's mul_mat takes (F32 for other kernels and without a backend).
+//   - patches/0017-cpu-dup-permuted-tiles.patch: ggml_cont of every permutation of a 4D f32 / f16
+//     tensor (sizes that leave partial 16 x 16 tiles), of a transposed 2D view and of the conv's
+//     [OC, W*H] -> [W, H, OC] layout change equals the definition, element for element.
 // Prints one PASS/FAIL line per case; the exit status is the number of failures (capped).
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -145,7 +160,8 @@ namespace {
     struct TinyRunner : public GGMLRunner {
         Linear linear;
         Conv2d conv;
-        bool use_conv = false;
+        bool use_conv         = false;
+        ggml_type im2col_type = GGML_TYPE_COUNT;  // the type of the last graph's im2col (COUNT: none)
 
         TinyRunner(ggml_backend_t backend, const String2TensorStorage& map)
             : GGMLRunner(backend), linear(K_LIN, OC), conv(IC, OC, {3, 3}, {1, 1}, {1, 1}) {
@@ -163,6 +179,12 @@ namespace {
             auto runner_ctx = get_context();
             ggml_tensor* out = use_conv ? conv.forward(&runner_ctx, in) : linear.forward(&runner_ctx, in);
             ggml_build_forward_expand(gf, out);
+            im2col_type = GGML_TYPE_COUNT;
+            for (int i = 0; i < ggml_graph_n_nodes(gf); i++) {
+                if (ggml_graph_node(gf, i)->op == GGML_OP_IM2COL) {
+                    im2col_type = ggml_graph_node(gf, i)->type;
+                }
+            }
             return gf;
         }
 
@@ -213,6 +235,7 @@ namespace {
         bool biases_repacked     = false;
         double error[2]          = {-1.0, -1.0};  // vs the reference with the held weights
         std::vector<float> out[2];
+        ggml_type conv_cols_type = GGML_TYPE_COUNT;  // the type the conv's im2col wrote
     };
 
     RunnerOutputs run_runner(ggml_backend_t backend, ggml_type type, bool repack, uint64_t seed) {
@@ -243,6 +266,7 @@ namespace {
         // conv: x [1, IC, H, W] (ggml ne {W, H, IC, 1})
         std::vector<float> x_conv = random_values(IC * H * W, seed + 5, 1.0f);
         r.out[1]                  = runner.run(sd::Tensor<float>({W, H, IC, 1}, x_conv), true);
+        r.conv_cols_type          = runner.im2col_type;
         if (r.out[0].size() != (size_t)(OC * TOKENS) || r.out[1].size() != (size_t)(OC * H * W)) {
             return r;
         }
@@ -335,6 +359,12 @@ namespace {
                    "repack " + type + ": which tensors are repacked", detail);
             report(!off.weights_repacked[0] && !off.weights_repacked[1] && !off.biases_repacked,
                    "repack off " + type + ": nothing repacked");
+            // patch 0015: on the CPU backend the columns come in the kernel's vec_dot type
+            const ggml_type cols_want = c.type == GGML_TYPE_F16 ? GGML_TYPE_F16 : GGML_TYPE_Q8_0;
+            snprintf(detail, sizeof(detail), "%s and %s (expected %s)", ggml_type_name(on.conv_cols_type),
+                     ggml_type_name(off.conv_cols_type), ggml_type_name(cols_want));
+            report(on.conv_cols_type == cols_want && off.conv_cols_type == cols_want,
+                   "repack on/off " + type + ": the conv's im2col writes the kernel's vec_dot type", detail);
             const char* block[2] = {"Linear", "Conv2d 3x3 (flat)"};
             for (int i = 0; i < 2; i++) {
                 snprintf(detail, sizeof(detail), "relative RMS error %.2e (limit %.0e)", on.error[i], tol);
@@ -446,22 +476,50 @@ namespace {
 
     // --- 0009: im2col rows for stride-1 convolutions -------------------------------------------
 
+    struct Im2colCase {
+        const char* name;
+        int64_t N, IC, IH, IW, KH, KW;
+        int s0, s1, p0, p1, d0, d1;
+        int64_t OH() const { return (IH + 2 * p1 - d1 * (KH - 1) - 1) / s1 + 1; }
+        int64_t OW() const { return (IW + 2 * p0 - d0 * (KW - 1) - 1) / s0 + 1; }
+        int64_t K() const { return IC * KH * KW; }
+    };
+
+    // a context holding x [N, IC, IH, IW] (f32, random values: xs) and room for two f32 im2col
+    // results; ggml_im2col(ctx, kernel, x, ...) reads only the kernel's shape
+    struct Im2colInput {
+        ggml_context* ctx   = nullptr;
+        ggml_tensor* kernel = nullptr;
+        ggml_tensor* x      = nullptr;
+        std::vector<float> xs;
+        ggml_tensor* im2col(const Im2colCase& c, ggml_type type) const {
+            return ggml_im2col(ctx, kernel, x, c.s0, c.s1, c.p0, c.p1, c.d0, c.d1, true, type);
+        }
+    };
+
+    Im2colInput im2col_input(const Im2colCase& c, uint64_t seed) {
+        Im2colInput in;
+        size_t mem = (size_t)(c.N * c.IC * c.IH * c.IW + c.K() + 2 * c.N * c.OH() * c.OW() * c.K()) * 4 + 16 * ggml_tensor_overhead() +
+                     ggml_graph_overhead() + (1 << 20);
+        ggml_init_params params = {mem, nullptr, false};
+        in.ctx                  = ggml_init(params);
+        in.kernel               = ggml_new_tensor_4d(in.ctx, GGML_TYPE_F16, c.KW, c.KH, c.IC, 1);
+        in.x                    = ggml_new_tensor_4d(in.ctx, GGML_TYPE_F32, c.IW, c.IH, c.IC, c.N);
+        in.xs                   = random_values(c.N * c.IC * c.IH * c.IW, seed, 1.0f);
+        memcpy(in.x->data, in.xs.data(), in.xs.size() * sizeof(float));
+        return in;
+    }
+
     // ggml_im2col of x [N, IC, IH, IW] (f32) with a KH x KW kernel, into f32 or f16, against the
     // definition; returns the number of elements that differ (f16: from the rounded reference)
-    int64_t im2col_mismatches(ggml_type dst_type, int64_t N, int64_t IC, int64_t IH, int64_t IW, int64_t KH, int64_t KW,
-                              int s0, int s1, int p0, int p1, int d0, int d1, uint64_t seed) {
-        const int64_t OH = (IH + 2 * p1 - d1 * (KH - 1) - 1) / s1 + 1;
-        const int64_t OW = (IW + 2 * p0 - d0 * (KW - 1) - 1) / s0 + 1;
-        const int64_t K  = IC * KH * KW;
-        size_t mem       = (size_t)(N * IC * IH * IW + K + N * OH * OW * K) * 4 + 16 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 20);
-        ggml_init_params params = {mem, nullptr, false};
-        ggml_context* ctx       = ggml_init(params);
-        ggml_tensor* kernel     = ggml_new_tensor_4d(ctx, GGML_TYPE_F16, KW, KH, IC, 1);
-        ggml_tensor* x          = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, IW, IH, IC, N);
-        std::vector<float> xs   = random_values(N * IC * IH * IW, seed, 1.0f);
-        memcpy(x->data, xs.data(), xs.size() * sizeof(float));
-        ggml_tensor* cols = ggml_im2col(ctx, kernel, x, s0, s1, p0, p1, d0, d1, true, dst_type);
-        ggml_cgraph* gf   = ggml_new_graph(ctx);
+    int64_t im2col_mismatches(ggml_type dst_type, const Im2colCase& c, uint64_t seed) {
+        const int64_t N = c.N, IC = c.IC, IH = c.IH, IW = c.IW, KH = c.KH, KW = c.KW, OH = c.OH(), OW = c.OW(), K = c.K();
+        const int s0 = c.s0, s1 = c.s1, p0 = c.p0, p1 = c.p1, d0 = c.d0, d1 = c.d1;
+        Im2colInput in          = im2col_input(c, seed);
+        ggml_context* ctx       = in.ctx;
+        const std::vector<float>& xs = in.xs;
+        ggml_tensor* cols       = in.im2col(c, dst_type);
+        ggml_cgraph* gf         = ggml_new_graph(ctx);
         ggml_build_forward_expand(gf, cols);
         ggml_graph_compute_with_ctx(ctx, gf, 2);
         int64_t mismatches = 0;
@@ -491,13 +549,10 @@ namespace {
     }
 
     void test_im2col() {
-        struct Case {
-            const char* name;
-            int64_t N, IC, IH, IW, KH, KW;
-            int s0, s1, p0, p1, d0, d1;
-        };
-        std::vector<Case> cases = {
+        std::vector<Im2colCase> cases = {
             {"3x3 pad 1 (U-Net/VAE conv), 2 images", 2, 5, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 pad 1, 37 wide (2 tiles + a partial one per row, threads split a row)", 1, 3, 5, 37, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 pad 1, 32 wide (whole tiles), 2 images", 2, 2, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1},
             {"3x3 pad 0", 1, 3, 5, 9, 3, 3, 1, 1, 0, 0, 1, 1},
             {"3x3 pad 1, rows stride 2", 1, 4, 9, 8, 3, 3, 1, 2, 1, 1, 1, 1},
             {"3x3 pad 1, width 3 (no 4-wide copy fits)", 1, 6, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},
@@ -511,12 +566,261 @@ namespace {
         uint64_t seed = 555;
         for (const auto& c : cases) {
             for (ggml_type type : {GGML_TYPE_F32, GGML_TYPE_F16}) {
-                int64_t bad = im2col_mismatches(type, c.N, c.IC, c.IH, c.IW, c.KH, c.KW, c.s0, c.s1, c.p0, c.p1, c.d0, c.d1, seed++);
+                int64_t bad = im2col_mismatches(type, c, seed++);
                 char detail[64];
                 snprintf(detail, sizeof(detail), "%lld elements differ", (long long)bad);
                 report(bad == 0, std::string("im2col ") + ggml_type_name(type) + " " + c.name, detail);
             }
         }
+    }
+
+    // --- 0013-0015: quantized im2col, Q8_0 activations for repacked weights ----------------------
+
+    // ggml_im2col of x [N, IC, IH, IW] into Q8_0 against the f32 im2col of the same graph copied
+    // into Q8_0 (ggml_cpy quantizes with the CPU backend's from_float, the quantizer ggml_mul_mat
+    // uses for its f32 src1); returns the number of rows whose bytes differ
+    int64_t im2col_q8_0_mismatches(const Im2colCase& c, uint64_t seed) {
+        Im2colInput in        = im2col_input(c, seed);
+        ggml_tensor* cols_f32 = in.im2col(c, GGML_TYPE_F32);
+        ggml_tensor* cols_q8  = in.im2col(c, GGML_TYPE_Q8_0);
+        ggml_tensor* want     = ggml_cpy(in.ctx, cols_f32, ggml_new_tensor(in.ctx, GGML_TYPE_Q8_0, 4, cols_f32->ne));
+        ggml_cgraph* gf       = ggml_new_graph(in.ctx);
+        ggml_build_forward_expand(gf, want);
+        ggml_build_forward_expand(gf, cols_q8);
+        ggml_graph_compute_with_ctx(in.ctx, gf, 2);
+        const int64_t K       = c.K();
+        const int64_t rows    = c.N * c.OH() * c.OW();
+        const size_t row_size = ggml_row_size(GGML_TYPE_Q8_0, K);
+        int64_t mismatches    = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            mismatches += memcmp((const uint8_t*)want->data + r * row_size, (const uint8_t*)cols_q8->data + r * row_size, row_size) != 0;
+        }
+        ggml_free(in.ctx);
+        return mismatches;
+    }
+
+    void test_im2col_q8_0() {
+        // IC * KH * KW must be a multiple of 32 (one Q8_0 block); rows (N * OH * OW) odd for the thread split
+        std::vector<Im2colCase> cases = {
+            {"3x3 pad 1 (U-Net/VAE conv), 2 images", 2, 32, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 pad 1, width 3", 1, 64, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"3x3 pad 1, 37 wide (partial tiles, threads split a row)", 1, 32, 5, 37, 3, 3, 1, 1, 1, 1, 1, 1},
+            {"1x1", 1, 96, 3, 5, 1, 1, 1, 1, 0, 0, 1, 1},
+            {"2x2 pad 1", 1, 8, 5, 6, 2, 2, 1, 1, 1, 1, 1, 1},
+            {"3x3 stride 2 (generic path, U-Net downsample)", 1, 32, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1},
+            {"5x5 (generic path)", 1, 32, 6, 7, 5, 5, 1, 1, 2, 2, 1, 1},
+        };
+        uint64_t seed = 1313;
+        for (const auto& c : cases) {
+            int64_t bad = im2col_q8_0_mismatches(c, seed++);
+            char detail[64];
+            snprintf(detail, sizeof(detail), "%lld rows differ", (long long)bad);
+            report(bad == 0, std::string("im2col q8_0 ") + c.name, detail);
+        }
+    }
+
+    struct Q8ActivationOutputs {
+        bool ok        = false;
+        bool supported = false;  // the CPU backend takes the product with Q8_0 activations
+        bool repacked  = false;
+        std::vector<float> out_q8, out_f32;  // with Q8_0 activations, with the same ones in f32
+    };
+
+    // w [m rows of k] (type, CPU_REPACK or plain memory) x x [n rows of k], x given once as Q8_0 and
+    // once as f32
+    Q8ActivationOutputs q8_0_activation_product(ggml_backend_t backend, ggml_type type, bool repack, int64_t m, int64_t k,
+                                                int64_t n, uint64_t seed) {
+        Q8ActivationOutputs r;
+        ggml_backend_buffer_type_t buft = repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
+                                                 : ggml_backend_cpu_buffer_type();
+        if (buft == nullptr) {
+            return r;
+        }
+        ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+        ggml_context* ctx_w     = ggml_init(params);
+        ggml_context* ctx_x     = ggml_init(params);
+        ggml_tensor* w          = ggml_new_tensor_2d(ctx_w, type, k, m);
+        ggml_tensor* xq         = ggml_new_tensor_2d(ctx_x, GGML_TYPE_Q8_0, k, n);
+        ggml_tensor* xf         = ggml_new_tensor_2d(ctx_x, GGML_TYPE_F32, k, n);
+        ggml_tensor* yq         = ggml_mul_mat(ctx_x, w, xq);
+        ggml_tensor* yf         = ggml_mul_mat(ctx_x, w, xf);
+        ggml_backend_buffer_t w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
+        ggml_backend_buffer_t x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
+        r.repacked                     = w_buffer != nullptr && w->extra != nullptr;
+        if (w_buffer != nullptr && x_buffer != nullptr && (r.repacked || !repack)) {
+            upload(w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
+            // the f32 activations are the dequantized Q8_0 ones, so both products see the same values
+            std::vector<float> xs = random_values(n * k, seed + 1, 1.0f);
+            std::vector<float> xs_held = upload(xq, xs, n, k);
+            ggml_backend_tensor_set(xf, xs_held.data(), 0, xs_held.size() * sizeof(float));
+            r.supported = ggml_backend_supports_op(backend, yq);
+            if (r.supported) {
+                ggml_cgraph* gf = ggml_new_graph(ctx_x);
+                ggml_build_forward_expand(gf, yq);
+                ggml_build_forward_expand(gf, yf);
+                if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
+                    r.out_q8.resize(m * n);
+                    r.out_f32.resize(m * n);
+                    ggml_backend_tensor_get(yq, r.out_q8.data(), 0, r.out_q8.size() * sizeof(float));
+                    ggml_backend_tensor_get(yf, r.out_f32.data(), 0, r.out_f32.size() * sizeof(float));
+                    r.ok = true;
+                }
+            } else {
+                r.ok = true;
+            }
+        }
+        ggml_backend_buffer_free(w_buffer);
+        ggml_backend_buffer_free(x_buffer);
+        ggml_free(ctx_w);
+        ggml_free(ctx_x);
+        return r;
+    }
+
+    void test_repacked_q8_0_activations() {
+        ggml_backend_t backend = ggml_backend_cpu_init();
+        ggml_backend_cpu_set_n_threads(backend, 2);
+        const bool q4_0_repacks = cpu_has("AVX2") || cpu_has("AVX512");
+        const bool q8_0_repacks = cpu_has("AVX512_VNNI");
+        uint64_t seed           = 7070;
+        for (ggml_type type : {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0}) {
+            const bool expect = type == GGML_TYPE_Q4_0 ? q4_0_repacks : q8_0_repacks;
+            // 13 and 45 rows: 8-row and 4-row tiles and gemv rows; 1 row: gemv only
+            for (int64_t n : {13, 45, 1}) {
+                Q8ActivationOutputs on  = q8_0_activation_product(backend, type, true, 48, 1152, n, seed);
+                Q8ActivationOutputs off = q8_0_activation_product(backend, type, false, 48, 1152, n, seed);
+                seed += 10;
+                char name[128];
+                snprintf(name, sizeof(name), "%s weight x q8_0 activations, 48x1152 by %lld rows", ggml_type_name(type), (long long)n);
+                char detail[160];
+                snprintf(detail, sizeof(detail), "computes %d/%d, repacked %d (expected %d), supported %d/%d", on.ok, off.ok,
+                         on.repacked, expect, on.supported, off.supported);
+                report(on.ok && off.ok && on.repacked == expect && off.supported && (on.supported || !on.repacked),
+                       std::string(name) + ": the CPU backend takes it", detail);
+                if (!on.repacked || !on.ok || !off.ok || on.out_q8.empty() || off.out_q8.empty()) {
+                    continue;
+                }
+                report(on.supported, std::string(name) + ": the repacked layout takes it");
+                double diff = relative_difference(on.out_q8, off.out_q8);
+                snprintf(detail, sizeof(detail), "relative RMS difference %.2e (limit 1e-5)", diff);
+                report(diff < 1e-5, std::string(name) + ": repacked matches the plain layout", detail);
+                // f32 activations that are already q8_0 values re-quantize to (nearly) the same blocks
+                diff = relative_difference(on.out_q8, on.out_f32);
+                snprintf(detail, sizeof(detail), "relative RMS difference %.2e (limit 1e-3)", diff);
+                report(diff < 1e-3, std::string(name) + ": matches the product with f32 activations", detail);
+            }
+        }
+        ggml_backend_free(backend);
+    }
+
+    // ggml_ext_conv_2d_flat_cols_type's table against ggml-cpu: the CPU backend must take
+    // ggml_mul_mat(w, cols) with cols in the chosen type (it takes F32 or w's vec_dot_type)
+    void test_conv_cols_type_choice() {
+        ggml_init_params params = {64 * ggml_tensor_overhead(), nullptr, true};
+        ggml_context* ctx       = ggml_init(params);
+        ggml_backend_t cpu      = ggml_backend_cpu_init();
+        struct Case {
+            ggml_type w;
+            int64_t k;
+            ggml_backend_t backend;
+            ggml_type want;
+            const char* name;
+        };
+        std::vector<Case> cases = {
+            {GGML_TYPE_Q4_0, 288, cpu, GGML_TYPE_Q8_0, "q4_0 kernel on CPU -> q8_0"},
+            {GGML_TYPE_Q8_0, 288, cpu, GGML_TYPE_Q8_0, "q8_0 kernel on CPU -> q8_0"},
+            {GGML_TYPE_Q5_0, 288, cpu, GGML_TYPE_Q8_0, "q5_0 kernel on CPU -> q8_0"},
+            {GGML_TYPE_IQ4_NL, 288, cpu, GGML_TYPE_Q8_0, "iq4_nl kernel on CPU -> q8_0"},
+            {GGML_TYPE_Q4_1, 288, cpu, GGML_TYPE_Q8_1, "q4_1 kernel on CPU -> q8_1"},
+            {GGML_TYPE_Q5_1, 288, cpu, GGML_TYPE_Q8_1, "q5_1 kernel on CPU -> q8_1"},
+            {GGML_TYPE_F16, 27, cpu, GGML_TYPE_F16, "f16 kernel on CPU -> f16"},
+            {GGML_TYPE_F32, 27, cpu, GGML_TYPE_F32, "f32 kernel on CPU -> f32"},
+            {GGML_TYPE_BF16, 27, cpu, GGML_TYPE_F32, "bf16 kernel on CPU -> f32"},
+            {GGML_TYPE_Q4_K, 2304, cpu, GGML_TYPE_F32, "q4_K kernel on CPU (vec_dot q8_K) -> f32"},
+            {GGML_TYPE_Q8_0, 288, nullptr, GGML_TYPE_F32, "q8_0 kernel, no backend -> f32"},
+        };
+        for (const auto& c : cases) {
+            ggml_tensor* w    = ggml_new_tensor_2d(ctx, c.w, c.k, 4);
+            ggml_type got     = ggml_ext_conv_2d_flat_cols_type(c.backend, w);
+            ggml_tensor* cols = ggml_new_tensor_2d(ctx, got, c.k, 9);
+            bool taken        = ggml_backend_supports_op(cpu, ggml_mul_mat(ctx, w, cols));
+            char detail[96];
+            snprintf(detail, sizeof(detail), "%s, mul_mat supported by the CPU backend: %d", ggml_type_name(got), taken);
+            report(got == c.want && taken, std::string("conv cols type: ") + c.name, detail);
+        }
+        ggml_backend_free(cpu);
+        ggml_free(ctx);
+    }
+
+    // --- 0017: copies of permuted tensors ------------------------------------------------------
+
+    // ggml_cont(ggml_permute(x, axes)) of x [ne3, ne2, ne1, ne0] (f32 or f16) against the definition;
+    // returns the number of elements that differ
+    int64_t permuted_copy_mismatches(ggml_type type, const int64_t ne[4], const int axes[4], uint64_t seed) {
+        const int64_t n         = ne[0] * ne[1] * ne[2] * ne[3];
+        size_t mem              = (size_t)n * 2 * 4 + 8 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 16);
+        ggml_init_params params = {mem, nullptr, false};
+        ggml_context* ctx       = ggml_init(params);
+        ggml_tensor* x          = ggml_new_tensor_4d(ctx, type, ne[0], ne[1], ne[2], ne[3]);
+        std::vector<float> xs   = random_values(n, seed, 1.0f);
+        if (type == GGML_TYPE_F16) {
+            ggml_fp32_to_fp16_row(xs.data(), (ggml_fp16_t*)x->data, n);
+        } else {
+            memcpy(x->data, xs.data(), n * sizeof(float));
+        }
+        ggml_tensor* y  = ggml_cont(ctx, ggml_permute(ctx, x, axes[0], axes[1], axes[2], axes[3]));
+        ggml_cgraph* gf = ggml_new_graph(ctx);
+        ggml_build_forward_expand(gf, y);
+        ggml_graph_compute_with_ctx(ctx, gf, 2);
+        // ggml_permute puts x's dim i at y's dim axes[i]
+        int64_t mismatches = 0;
+        const size_t es    = ggml_type_size(type);
+        for (int64_t i3 = 0; i3 < ne[3]; i3++) {
+            for (int64_t i2 = 0; i2 < ne[2]; i2++) {
+                for (int64_t i1 = 0; i1 < ne[1]; i1++) {
+                    for (int64_t i0 = 0; i0 < ne[0]; i0++) {
+                        int64_t idx[4] = {0, 0, 0, 0};
+                        idx[axes[0]]   = i0;
+                        idx[axes[1]]   = i1;
+                        idx[axes[2]]   = i2;
+                        idx[axes[3]]   = i3;
+                        const char* want = (const char*)x->data + i0 * x->nb[0] + i1 * x->nb[1] + i2 * x->nb[2] + i3 * x->nb[3];
+                        const char* got  = (const char*)y->data + idx[0] * y->nb[0] + idx[1] * y->nb[1] + idx[2] * y->nb[2] + idx[3] * y->nb[3];
+                        mismatches += memcmp(want, got, es) != 0;
+                    }
+                }
+            }
+        }
+        ggml_free(ctx);
+        return mismatches;
+    }
+
+    void test_permuted_copy() {
+        const int64_t ne[4] = {19, 37, 5, 3};  // partial tiles along every dim
+        std::vector<std::array<int, 4>> perms;
+        std::array<int, 4> p = {0, 1, 2, 3};
+        do {
+            perms.push_back(p);
+        } while (std::next_permutation(p.begin(), p.end()));
+        uint64_t seed = 1717;
+        for (ggml_type type : {GGML_TYPE_F32, GGML_TYPE_F16}) {
+            int64_t bad = 0;
+            for (const auto& axes : perms) {
+                bad += permuted_copy_mismatches(type, ne, axes.data(), seed++);
+            }
+            char detail[96];
+            snprintf(detail, sizeof(detail), "%zu permutations of 19x37x5x3, %lld elements differ", perms.size(), (long long)bad);
+            report(bad == 0, std::string("cont(permute) ") + ggml_type_name(type) + ": every permutation", detail);
+        }
+        // the flat conv's layout change: [N, OH, OW, OC] (ne {OC, OW, OH, N}) -> [N, OC, OH, OW]
+        const int64_t conv[4] = {40, 33, 7, 2};
+        const int conv_axes[4] = {2, 0, 1, 3};
+        int64_t bad            = permuted_copy_mismatches(GGML_TYPE_F32, conv, conv_axes, seed++);
+        report(bad == 0, "cont(permute) f32: the conv output's [OC, W, H] -> [W, H, OC]", std::to_string(bad) + " elements differ");
+        // a transposed 2D view
+        const int64_t mat[4] = {70, 45, 1, 1};
+        const int mat_axes[4] = {1, 0, 2, 3};
+        bad                   = permuted_copy_mismatches(GGML_TYPE_F16, mat, mat_axes, seed++);
+        report(bad == 0, "cont(transpose) f16 70x45", std::to_string(bad) + " elements differ");
     }
 
     // softmax over the last dimension in double; -inf entries get weight 0
@@ -732,6 +1036,10 @@ int main() {
     test_weight_repack();
     test_repacked_gemm();
     test_im2col();
+    test_im2col_q8_0();
+    test_repacked_q8_0_activations();
+    test_conv_cols_type_choice();
+    test_permuted_copy();
     test_softmax();
     test_flash_attention_f32();
     test_flash_attention_f16_kv();
