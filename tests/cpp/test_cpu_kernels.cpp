@@ -379,6 +379,51 @@ namespace {
 
     // --- 0008: AVX512-VNNI repacked q8_0 / q4_0 gemm -------------------------------------------
 
+    // A weight w [m rows of k] in ggml's CPU_REPACK buffer or in plain CPU memory, and a second
+    // context (ctx_x) for the activations and products: make the tensors of ctx_x, then allocate().
+    // Frees everything when it goes out of scope.
+    struct WeightProductSetup {
+        ggml_backend_buffer_type_t buft = nullptr;  // nullptr: this build has no CPU_REPACK
+        ggml_context* ctx_w             = nullptr;
+        ggml_context* ctx_x             = nullptr;
+        ggml_tensor* w                  = nullptr;
+        ggml_backend_buffer_t w_buffer  = nullptr;
+        ggml_backend_buffer_t x_buffer  = nullptr;
+
+        WeightProductSetup(ggml_type type, bool repack, int64_t m, int64_t k) {
+            buft = repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
+                          : ggml_backend_cpu_buffer_type();
+            ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+            ctx_w                   = ggml_init(params);
+            ctx_x                   = ggml_init(params);
+            w                       = ggml_new_tensor_2d(ctx_w, type, k, m);
+        }
+        WeightProductSetup(const WeightProductSetup&)            = delete;
+        WeightProductSetup& operator=(const WeightProductSetup&) = delete;
+        ~WeightProductSetup() {
+            ggml_backend_buffer_free(w_buffer);
+            ggml_backend_buffer_free(x_buffer);
+            ggml_free(ctx_w);
+            ggml_free(ctx_x);
+        }
+
+        // places w (CPU_REPACK gives it its layout then: tensor->extra) and ctx_x's tensors
+        bool allocate() {
+            if (buft == nullptr) {
+                return false;
+            }
+            w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
+            x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
+            return w_buffer != nullptr && x_buffer != nullptr;
+        }
+
+        // w got a repacked layout; one this CPU has no kernel for gets none, and uploading to it would
+        // crash ggml
+        bool repacked() const {
+            return w_buffer != nullptr && w->extra != nullptr;
+        }
+    };
+
     struct ProductOutputs {
         bool ok       = false;
         bool repacked = false;  // the weight got a repacked layout (tensor->extra set by CPU_REPACK)
@@ -390,41 +435,28 @@ namespace {
     ProductOutputs weight_product(ggml_backend_t backend, ggml_type type, bool repack, int64_t m, int64_t k, int64_t n,
                                   int64_t batch, uint64_t seed) {
         ProductOutputs r;
-        ggml_backend_buffer_type_t buft = repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
-                                                 : ggml_backend_cpu_buffer_type();
-        if (buft == nullptr) {
+        WeightProductSetup setup(type, repack, m, k);
+        ggml_tensor* x = ggml_new_tensor_3d(setup.ctx_x, GGML_TYPE_F32, k, n, batch);
+        ggml_tensor* y = ggml_mul_mat(setup.ctx_x, setup.w, x);
+        if (!setup.allocate()) {
             return r;
         }
-        ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
-        ggml_context* ctx_w     = ggml_init(params);
-        ggml_context* ctx_x     = ggml_init(params);
-        ggml_tensor* w          = ggml_new_tensor_2d(ctx_w, type, k, m);
-        ggml_tensor* x          = ggml_new_tensor_3d(ctx_x, GGML_TYPE_F32, k, n, batch);
-        ggml_tensor* y          = ggml_mul_mat(ctx_x, w, x);
-        ggml_backend_buffer_t w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
-        ggml_backend_buffer_t x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
-        // CPU_REPACK gives a tensor its layout when the tensor is placed (tensor->extra); one this CPU
-        // has no kernel for gets none, and uploading to it would crash ggml: that is the answer then
-        r.repacked = w_buffer != nullptr && w->extra != nullptr;
-        if (repack && w_buffer != nullptr && !r.repacked) {
+        r.repacked = setup.repacked();
+        if (repack && !r.repacked) {
             r.ok = true;  // no output: the caller checks the layout only
-        } else if (w_buffer != nullptr && x_buffer != nullptr) {
-            std::vector<float> w_held = upload(w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
-            std::vector<float> xs     = random_values(n * k * batch, seed + 1, 1.0f);
-            ggml_backend_tensor_set(x, xs.data(), 0, xs.size() * sizeof(float));
-            ggml_cgraph* gf = ggml_new_graph(ctx_x);
-            ggml_build_forward_expand(gf, y);
-            if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
-                r.out.resize(m * n * batch);
-                ggml_backend_tensor_get(y, r.out.data(), 0, r.out.size() * sizeof(float));
-                r.error = relative_rms(r.out.data(), reference_product(w_held.data(), 0, xs.data(), m, n, k, batch));
-                r.ok    = true;
-            }
+            return r;
         }
-        ggml_backend_buffer_free(w_buffer);
-        ggml_backend_buffer_free(x_buffer);
-        ggml_free(ctx_w);
-        ggml_free(ctx_x);
+        std::vector<float> w_held = upload(setup.w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
+        std::vector<float> xs     = random_values(n * k * batch, seed + 1, 1.0f);
+        ggml_backend_tensor_set(x, xs.data(), 0, xs.size() * sizeof(float));
+        ggml_cgraph* gf = ggml_new_graph(setup.ctx_x);
+        ggml_build_forward_expand(gf, y);
+        if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
+            r.out.resize(m * n * batch);
+            ggml_backend_tensor_get(y, r.out.data(), 0, r.out.size() * sizeof(float));
+            r.error = relative_rms(r.out.data(), reference_product(w_held.data(), 0, xs.data(), m, n, k, batch));
+            r.ok    = true;
+        }
         return r;
     }
 
@@ -631,48 +663,38 @@ namespace {
     Q8ActivationOutputs q8_0_activation_product(ggml_backend_t backend, ggml_type type, bool repack, int64_t m, int64_t k,
                                                 int64_t n, uint64_t seed) {
         Q8ActivationOutputs r;
-        ggml_backend_buffer_type_t buft = repack ? ggml_ext_cpu_repack_buffer_type(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
-                                                 : ggml_backend_cpu_buffer_type();
-        if (buft == nullptr) {
+        WeightProductSetup setup(type, repack, m, k);
+        ggml_tensor* xq = ggml_new_tensor_2d(setup.ctx_x, GGML_TYPE_Q8_0, k, n);
+        ggml_tensor* xf = ggml_new_tensor_2d(setup.ctx_x, GGML_TYPE_F32, k, n);
+        ggml_tensor* yq = ggml_mul_mat(setup.ctx_x, setup.w, xq);
+        ggml_tensor* yf = ggml_mul_mat(setup.ctx_x, setup.w, xf);
+        if (!setup.allocate()) {
             return r;
         }
-        ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
-        ggml_context* ctx_w     = ggml_init(params);
-        ggml_context* ctx_x     = ggml_init(params);
-        ggml_tensor* w          = ggml_new_tensor_2d(ctx_w, type, k, m);
-        ggml_tensor* xq         = ggml_new_tensor_2d(ctx_x, GGML_TYPE_Q8_0, k, n);
-        ggml_tensor* xf         = ggml_new_tensor_2d(ctx_x, GGML_TYPE_F32, k, n);
-        ggml_tensor* yq         = ggml_mul_mat(ctx_x, w, xq);
-        ggml_tensor* yf         = ggml_mul_mat(ctx_x, w, xf);
-        ggml_backend_buffer_t w_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_w, buft);
-        ggml_backend_buffer_t x_buffer = ggml_backend_alloc_ctx_tensors_from_buft(ctx_x, ggml_backend_cpu_buffer_type());
-        r.repacked                     = w_buffer != nullptr && w->extra != nullptr;
-        if (w_buffer != nullptr && x_buffer != nullptr && (r.repacked || !repack)) {
-            upload(w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
-            // the f32 activations are the dequantized Q8_0 ones, so both products see the same values
-            std::vector<float> xs = random_values(n * k, seed + 1, 1.0f);
-            std::vector<float> xs_held = upload(xq, xs, n, k);
-            ggml_backend_tensor_set(xf, xs_held.data(), 0, xs_held.size() * sizeof(float));
-            r.supported = ggml_backend_supports_op(backend, yq);
-            if (r.supported) {
-                ggml_cgraph* gf = ggml_new_graph(ctx_x);
-                ggml_build_forward_expand(gf, yq);
-                ggml_build_forward_expand(gf, yf);
-                if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
-                    r.out_q8.resize(m * n);
-                    r.out_f32.resize(m * n);
-                    ggml_backend_tensor_get(yq, r.out_q8.data(), 0, r.out_q8.size() * sizeof(float));
-                    ggml_backend_tensor_get(yf, r.out_f32.data(), 0, r.out_f32.size() * sizeof(float));
-                    r.ok = true;
-                }
-            } else {
-                r.ok = true;
-            }
+        r.repacked = setup.repacked();
+        if (repack && !r.repacked) {
+            r.ok = true;  // no output: the caller checks the layout only (no repacked kernel here)
+            return r;
         }
-        ggml_backend_buffer_free(w_buffer);
-        ggml_backend_buffer_free(x_buffer);
-        ggml_free(ctx_w);
-        ggml_free(ctx_x);
+        upload(setup.w, random_values(m * k, seed, 1.0f / 16.0f), m, k);
+        // the f32 activations are the dequantized Q8_0 ones, so both products see the same values
+        std::vector<float> xs_held = upload(xq, random_values(n * k, seed + 1, 1.0f), n, k);
+        ggml_backend_tensor_set(xf, xs_held.data(), 0, xs_held.size() * sizeof(float));
+        r.supported = ggml_backend_supports_op(backend, yq);
+        if (!r.supported) {
+            r.ok = true;
+            return r;
+        }
+        ggml_cgraph* gf = ggml_new_graph(setup.ctx_x);
+        ggml_build_forward_expand(gf, yq);
+        ggml_build_forward_expand(gf, yf);
+        if (ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS) {
+            r.out_q8.resize(m * n);
+            r.out_f32.resize(m * n);
+            ggml_backend_tensor_get(yq, r.out_q8.data(), 0, r.out_q8.size() * sizeof(float));
+            ggml_backend_tensor_get(yf, r.out_f32.data(), 0, r.out_f32.size() * sizeof(float));
+            r.ok = true;
+        }
         return r;
     }
 
