@@ -845,6 +845,85 @@ namespace {
         report(bad == 0, "cont(transpose) f16 70x45", std::to_string(bad) + " elements differ");
     }
 
+    // --- 0018: binary ops with one src1 value per row -------------------------------------------
+
+    // ggml_{add,sub,mul,div}(x, b) for x [W, H, C, N] of `type` and b of `b_type` with one value per
+    // row (b_ne[0] == 1), in place or not, against the same float op element by element; returns
+    // the number of elements whose bytes differ
+    int64_t row_scalar_op_mismatches(char op, ggml_type type, ggml_type b_type, const int64_t b_ne[4], bool inplace, uint64_t seed) {
+        const int64_t ne[4]     = {37, 5, 6, 2};  // rows longer than a vector with a tail
+        const int64_t n         = ne[0] * ne[1] * ne[2] * ne[3];
+        size_t mem              = (size_t)n * 3 * 4 + 8 * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 16);
+        ggml_init_params params = {mem, nullptr, false};
+        ggml_context* ctx       = ggml_init(params);
+        ggml_tensor* x          = ggml_new_tensor(ctx, type, 4, ne);
+        ggml_tensor* b          = ggml_new_tensor(ctx, b_type, 4, b_ne);
+        std::vector<float> xs   = random_values(n, seed, 1.0f);
+        std::vector<float> bs   = random_values(ggml_nelements(b), seed + 1, 1.0f);
+        for (float& v : bs) {
+            v += 3.0f;  // no division by (nearly) zero
+        }
+        auto store = [](ggml_tensor* t, std::vector<float>& v) {
+            if (t->type == GGML_TYPE_F16) {
+                ggml_fp32_to_fp16_row(v.data(), (ggml_fp16_t*)t->data, (int64_t)v.size());
+                ggml_fp16_to_fp32_row((const ggml_fp16_t*)t->data, v.data(), (int64_t)v.size());  // the values it holds
+            } else {
+                memcpy(t->data, v.data(), v.size() * sizeof(float));
+            }
+        };
+        store(x, xs);
+        store(b, bs);
+        ggml_tensor* y = nullptr;
+        switch (op) {
+            case '+': y = inplace ? ggml_add_inplace(ctx, x, b) : ggml_add(ctx, x, b); break;
+            case '-': y = inplace ? ggml_sub_inplace(ctx, x, b) : ggml_sub(ctx, x, b); break;
+            case '*': y = inplace ? ggml_mul_inplace(ctx, x, b) : ggml_mul(ctx, x, b); break;
+            default: y = inplace ? ggml_div_inplace(ctx, x, b) : ggml_div(ctx, x, b); break;
+        }
+        ggml_cgraph* gf = ggml_new_graph(ctx);
+        ggml_build_forward_expand(gf, y);
+        ggml_graph_compute_with_ctx(ctx, gf, 2);
+        int64_t mismatches = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t i1 = i / ne[0] % ne[1], i2 = i / (ne[0] * ne[1]) % ne[2], i3 = i / (ne[0] * ne[1] * ne[2]);
+            const float bv   = bs[((i3 % b_ne[3]) * b_ne[2] + i2 % b_ne[2]) * b_ne[1] + i1 % b_ne[1]];
+            const float xv   = xs[i];
+            float want     = op == '+' ? xv + bv : op == '-' ? xv - bv : op == '*' ? xv * bv : xv / bv;
+            if (type == GGML_TYPE_F16) {
+                mismatches += ((const ggml_fp16_t*)y->data)[i] != ggml_fp32_to_fp16(want);
+            } else {
+                mismatches += memcmp((const float*)y->data + i, &want, sizeof(float)) != 0;
+            }
+        }
+        ggml_free(ctx);
+        return mismatches;
+    }
+
+    void test_binary_op_row_scalar() {
+        const int64_t per_channel[4] = {1, 1, 6, 1};  // a conv bias, GroupNorm's weight and bias
+        const int64_t per_row[4]     = {1, 5, 6, 2};
+        struct Types {
+            ggml_type x, b;
+        };
+        uint64_t seed = 1818;
+        for (Types t : {Types{GGML_TYPE_F32, GGML_TYPE_F32}, Types{GGML_TYPE_F16, GGML_TYPE_F16}, Types{GGML_TYPE_F16, GGML_TYPE_F32}}) {
+            for (const int64_t* b_ne : {per_channel, per_row}) {
+                int64_t bad = 0;
+                for (char op : {'+', '-', '*', '/'}) {
+                    for (bool inplace : {false, true}) {
+                        bad += row_scalar_op_mismatches(op, t.x, t.b, b_ne, inplace, seed++);
+                    }
+                }
+                char detail[64];
+                snprintf(detail, sizeof(detail), "%lld elements differ", (long long)bad);
+                report(bad == 0,
+                       std::string("add/sub/mul/div ") + ggml_type_name(t.x) + " x [37, 5, 6, 2] by " + ggml_type_name(t.b) +
+                           (b_ne == per_channel ? " [1, 1, 6, 1]" : " [1, 5, 6, 2]") + ", in place and not",
+                       detail);
+            }
+        }
+    }
+
     // softmax over the last dimension in double; -inf entries get weight 0
     std::vector<double> reference_softmax(const std::vector<float>& x, int64_t n, int64_t rows) {
         std::vector<double> y(x.size());
@@ -1062,6 +1141,7 @@ int main() {
     test_repacked_q8_0_activations();
     test_conv_cols_type_choice();
     test_permuted_copy();
+    test_binary_op_row_scalar();
     test_softmax();
     test_flash_attention_f32();
     test_flash_attention_f16_kv();
