@@ -10,7 +10,8 @@ the installed one. Every build runs in its own subprocess with
 that module put in place of ``sdcpp._sdcpp`` (the Python package itself is the same), so one run
 compares builds on the same machine, model and load. Per sampler step is
 (time(long steps) - time(short steps)) / (long - short), with the engine's sampling stage timer
-(wall time for a build that does not log it), median over the repeats; builds take
+(wall time for a build that does not log it), median over the repeats; the VAE decode is the
+engine's decode stage timer, median over every generation (short and long). Builds take
 turns repeat by repeat, so a load change on the shared machine hits them alike.
 """
 from __future__ import annotations
@@ -108,12 +109,14 @@ def _worker(config: dict[str, Any]) -> dict[str, Any]:
         context.generate(steps=1, **{**options, "width": 64, "height": 64})  # warm-up: graphs, pages
         times: dict[str, float] = {}
         sampling: dict[str, Optional[float]] = {}
+        decode: dict[str, Optional[float]] = {}
         for steps in (config["short"], config["long"]):
             record = measure(context, config["name"], steps=steps, **options)
             times[str(steps)] = record.wall_s
             sampling[str(steps)] = record.sampling_s
+            decode[str(steps)] = record.stages.get("decode_s")
         return {"features": sdcpp.build_info()["cpu_features"], "threads": context.threads, "times": times,
-                "sampling": sampling}
+                "sampling": sampling, "decode": decode}
 
 
 def _run_worker(config: dict[str, Any]) -> dict[str, Any]:
@@ -167,14 +170,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             step = (times[str(args.long)] - times[str(args.short)]) / (args.long - args.short)
             per_step[name].append(step)
             rows[name].append(result)
+            decodes = ", ".join(f"{value:.2f}" for value in vae_decodes([result])) or "-"
             print(f"repeat {repeat + 1} {name}: {step:.3f} s/step, {args.short} steps {times[str(args.short)]:.2f} s, "
-                  f"threads {result['threads']}, features {result['features']}", flush=True)
+                  f"VAE decode {decodes} s, threads {result['threads']}, features {result['features']}", flush=True)
     baseline = statistics.median(per_step[builds[0][0]])
-    print(f"\nsize {args.size}, model {args.model.name}, per step (median of {args.repeats}), "
-          f"ratio to {builds[0][0]}:")
+    first_decodes = vae_decodes(rows[builds[0][0]])
+    print(f"\nsize {args.size}, model {args.model.name}, per step (median of {args.repeats}) and VAE decode "
+          f"(median of every generation), ratio to {builds[0][0]}:")
     for name, _ in builds:
         value = statistics.median(per_step[name])
-        print(f"  {name:20s} {value:7.3f} s/step  {value / baseline:5.2f}x")
+        decodes = vae_decodes(rows[name])
+        decode_cell = (f"  VAE decode {statistics.median(decodes):7.3f} s  "
+                       f"{statistics.median(decodes) / statistics.median(first_decodes):5.2f}x"
+                       if decodes and first_decodes else "")
+        print(f"  {name:20s} {value:7.3f} s/step  {value / baseline:5.2f}x{decode_cell}")
     if args.out:
         document = {"schema": "sdcpp-builds/1", "argv": sys.argv, "size": args.size, "model": args.model.name,
                     "per_step": per_step, "rows": rows}
@@ -189,6 +198,12 @@ def outside_sampling(runs: list[dict[str, Any]]) -> list[float]:
             for steps in run.get("sampling", {}) if steps in run.get("times", {})]
 
 
+def vae_decodes(runs: list[dict[str, Any]]) -> list[float]:
+    """The engine's VAE-decode stage time of every generation that logged it (files from before it
+    was recorded have none)."""
+    return [value for run in runs for value in run.get("decode", {}).values() if value is not None]
+
+
 def markdown(document: dict[str, Any]) -> str:
     """The per-step table of a results file (``--out``); files from before "schema" render too."""
     per_step = document["per_step"]
@@ -196,14 +211,21 @@ def markdown(document: dict[str, Any]) -> str:
     argv = " ".join(["python", "-m", "benchmarks.builds", *document["argv"][1:]])
     lines = [f"Builds compared in one run (`{argv}`); outside sampling = text encoding + VAE decode "
              "(wall time minus the sampling stage, median over every generation):", "",
-             "| build | per step | ratio | repeats | outside sampling | CPU features |", "|---|---|---|---|---|---|"]
+             "| build | per step | ratio | repeats | outside sampling | VAE decode | ratio | CPU features |",
+             "|---|---|---|---|---|---|---|---|"]
+    first_decodes = vae_decodes(next(iter(document["rows"].values()), []))
     for name, values in per_step.items():
         runs = document["rows"].get(name) or []
         features = runs[0].get("features", "?") if runs else "?"
         rest = outside_sampling(runs)
         rest_cell = f"{statistics.median(rest):.2f} s" if rest else "-"
+        decodes = vae_decodes(runs)
+        decode_cell = f"{statistics.median(decodes):.2f} s" if decodes else "-"
+        decode_ratio = (f"{statistics.median(decodes) / statistics.median(first_decodes):.2f}x"
+                        if decodes and first_decodes else "-")
         lines.append(f"| {name} | {statistics.median(values):.2f} s | {statistics.median(values) / first:.2f}x | "
-                     f"{', '.join(f'{v:.2f}' for v in values)} | {rest_cell} | {features} |")
+                     f"{', '.join(f'{v:.2f}' for v in values)} | {rest_cell} | {decode_cell} | {decode_ratio} | "
+                     f"{features} |")
     return "\n".join(lines) + "\n"
 
 

@@ -166,6 +166,28 @@ def test_weight_types_variants_and_ratios() -> None:
     assert rows["q4_0"]["vs_first"] == pytest.approx(2.5 / 4.5)
 
 
+def test_builds_table_puts_each_builds_vae_decode_against_the_first_builds() -> None:
+    from benchmarks.builds import markdown, vae_decodes
+
+    def run(short: float, long: float, decodes: tuple[float, float]) -> dict:
+        return {"features": "AVX2", "threads": 2, "times": {"1": short + 5, "2": long + 5},
+                "sampling": {"1": short, "2": long}, "decode": {"1": decodes[0], "2": decodes[1]}}
+
+    document = {"schema": "sdcpp-builds/1", "argv": ["builds.py"], "size": 512, "model": "m.gguf",
+                "per_step": {"new": [2.0, 2.0], "old": [3.0, 3.0]},
+                "rows": {"new": [run(2, 4, (9.0, 11.0)), run(2, 4, (10.0, 10.0))],
+                         "old": [run(3, 6, (15.0, 15.0)), run(3, 6, (14.0, 16.0))]}}
+    assert vae_decodes(document["rows"]["new"]) == [9.0, 11.0, 10.0, 10.0]
+    table = markdown(document)
+    assert "| new | 2.00 s | 1.00x | 2.00, 2.00 | 5.00 s | 10.00 s | 1.00x | AVX2 |" in table
+    assert "| old | 3.00 s | 1.50x | 3.00, 3.00 | 5.00 s | 15.00 s | 1.50x | AVX2 |" in table
+    # a file from before the decode stage was recorded still renders, without that column's figures
+    for runs in document["rows"].values():
+        for row in runs:
+            del row["decode"]
+    assert "| new | 2.00 s | 1.00x | 2.00, 2.00 | 5.00 s | - | - | AVX2 |" in markdown(document)
+
+
 def test_kernel_benchmark_measures_every_type_and_layout(tmp_path: Path) -> None:
     """benchmarks.kernels runs the C++ kernel benchmark and reports each layout it actually got."""
     sys.path.insert(0, str(REPO / "tests"))
