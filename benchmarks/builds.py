@@ -174,15 +174,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"repeat {repeat + 1} {name}: {step:.3f} s/step, {args.short} steps {times[str(args.short)]:.2f} s, "
                   f"VAE decode {decodes} s, threads {result['threads']}, features {result['features']}", flush=True)
     baseline = statistics.median(per_step[builds[0][0]])
-    first_decodes = vae_decodes(rows[builds[0][0]])
     print(f"\nsize {args.size}, model {args.model.name}, per step (median of {args.repeats}) and VAE decode "
           f"(median of every generation), ratio to {builds[0][0]}:")
     for name, _ in builds:
         value = statistics.median(per_step[name])
-        decodes = vae_decodes(rows[name])
-        decode_cell = (f"  VAE decode {statistics.median(decodes):7.3f} s  "
-                       f"{statistics.median(decodes) / statistics.median(first_decodes):5.2f}x"
-                       if decodes and first_decodes else "")
+        decode = decode_against_first(rows[name], rows[builds[0][0]])
+        decode_cell = f"  VAE decode {decode[0]:7.3f} s  {decode[1]:5.2f}x" if decode else ""
         print(f"  {name:20s} {value:7.3f} s/step  {value / baseline:5.2f}x{decode_cell}")
     if args.out:
         document = {"schema": "sdcpp-builds/1", "argv": sys.argv, "size": args.size, "model": args.model.name,
@@ -204,6 +201,15 @@ def vae_decodes(runs: list[dict[str, Any]]) -> list[float]:
     return [value for run in runs for value in run.get("decode", {}).values() if value is not None]
 
 
+def decode_against_first(runs: list[dict[str, Any]], first_runs: list[dict[str, Any]]) -> Optional[tuple[float, float]]:
+    """The median VAE decode of ``runs`` and its ratio to that of ``first_runs``; None where either
+    has none."""
+    decodes, first = vae_decodes(runs), vae_decodes(first_runs)
+    if not decodes or not first:
+        return None
+    return statistics.median(decodes), statistics.median(decodes) / statistics.median(first)
+
+
 def markdown(document: dict[str, Any]) -> str:
     """The per-step table of a results file (``--out``); files from before "schema" render too."""
     per_step = document["per_step"]
@@ -213,16 +219,14 @@ def markdown(document: dict[str, Any]) -> str:
              "(wall time minus the sampling stage, median over every generation):", "",
              "| build | per step | ratio | repeats | outside sampling | VAE decode | ratio | CPU features |",
              "|---|---|---|---|---|---|---|---|"]
-    first_decodes = vae_decodes(next(iter(document["rows"].values()), []))
+    first_runs = next(iter(document["rows"].values()), [])
     for name, values in per_step.items():
         runs = document["rows"].get(name) or []
         features = runs[0].get("features", "?") if runs else "?"
         rest = outside_sampling(runs)
         rest_cell = f"{statistics.median(rest):.2f} s" if rest else "-"
-        decodes = vae_decodes(runs)
-        decode_cell = f"{statistics.median(decodes):.2f} s" if decodes else "-"
-        decode_ratio = (f"{statistics.median(decodes) / statistics.median(first_decodes):.2f}x"
-                        if decodes and first_decodes else "-")
+        decode = decode_against_first(runs, first_runs)
+        decode_cell, decode_ratio = (f"{decode[0]:.2f} s", f"{decode[1]:.2f}x") if decode else ("-", "-")
         lines.append(f"| {name} | {statistics.median(values):.2f} s | {statistics.median(values) / first:.2f}x | "
                      f"{', '.join(f'{v:.2f}' for v in values)} | {rest_cell} | {decode_cell} | {decode_ratio} | "
                      f"{features} |")
